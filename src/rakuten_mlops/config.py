@@ -1,0 +1,129 @@
+"""Typed settings read from the environment (and `.env`), validated when first asked for.
+
+Nothing happens at import time: call ``get_settings()`` where a value is needed, and
+``Settings.prepare()`` once in an entry point to create the local state folders.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from rakuten_mlops.errors import ConfigError
+
+DEFAULT_MODEL_NAME = "rakuten-product-classifier"
+
+
+class Settings(BaseSettings):
+    """Every setting of the stack; all optional, with defaults for a local laptop run."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    mlops_home: Annotated[Path, Field(alias="MLOPS_HOME")] = Path(".mlops")
+    database_url: Annotated[str | None, Field(alias="DATABASE_URL")] = None
+    mlflow_tracking_uri: Annotated[str | None, Field(alias="MLFLOW_TRACKING_URI")] = None
+    model_name: Annotated[str, Field(alias="MODEL_NAME", min_length=1)] = DEFAULT_MODEL_NAME
+    api_url: Annotated[str, Field(alias="API_URL")] = "http://127.0.0.1:8000"
+    # Unset means admin endpoints are refused; there is deliberately no default key.
+    api_key: Annotated[str | None, Field(alias="API_KEY")] = None
+    prometheus_url: Annotated[str, Field(alias="PROMETHEUS_URL")] = "http://127.0.0.1:9090"
+
+    ingest_chunk_rows: Annotated[int, Field(alias="INGEST_CHUNK_ROWS", ge=100)] = 20_000
+    split_seed: Annotated[int, Field(alias="SPLIT_SEED")] = 42
+    promotion_min_improvement: Annotated[float, Field(alias="PROMOTION_MIN_IMPROVEMENT", ge=0.0)] = 0.0
+
+    @field_validator("mlops_home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("database_url", "mlflow_tracking_uri", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _derive_urls(self) -> Settings:
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.mlops_home / 'app.db'}"
+        if self.mlflow_tracking_uri is None:
+            self.mlflow_tracking_uri = f"sqlite:///{self.mlops_home / 'mlflow.db'}"
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError as exc:
+            raise ValueError(
+                f"DATABASE_URL {self.database_url!r} is not a database URL "
+                "(expected e.g. sqlite:///path/app.db or postgresql://user:pass@host:5432/db)"
+            ) from exc
+        if url.get_backend_name() not in {"sqlite", "postgresql"}:
+            raise ValueError(
+                f"DATABASE_URL uses {url.get_backend_name()!r}; only sqlite and postgresql are supported"
+            )
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, always set after validation."""
+        assert self.database_url is not None
+        return self.database_url
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI, always set after validation."""
+        assert self.mlflow_tracking_uri is not None
+        return self.mlflow_tracking_uri
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Where a local MLflow store keeps its artifacts."""
+        return self.mlops_home / "mlartifacts"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where drift reports are written."""
+        return self.mlops_home / "reports"
+
+    @property
+    def spool_dir(self) -> Path:
+        """Where the inference log spools rows while the database is down."""
+        return self.mlops_home / "spool"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Where the native stack writes its process logs."""
+        return self.mlops_home / "logs"
+
+    def prepare(self) -> Settings:
+        """Create the local state folders, or fail with one sentence naming the folder."""
+        for folder in (self.mlops_home, self.artifacts_dir, self.reports_dir, self.spool_dir, self.logs_dir):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"MLOPS_HOME folder {folder} cannot be created: {exc.strerror}") from exc
+        if not os.access(self.mlops_home, os.W_OK):
+            raise ConfigError(f"MLOPS_HOME {self.mlops_home} is not writable; set MLOPS_HOME to a writable folder")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment and overrides, turning bad values into ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = str(first["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting {field}: {message}" if field else message) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (cached; call ``get_settings.cache_clear()`` in tests)."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Data sources, validation, ingestion, splits and profiling."""

@@ -108,7 +108,9 @@ class Settings(BaseSettings):
             except OSError as exc:
                 raise ConfigError(f"MLOPS_HOME folder {folder} cannot be created: {exc.strerror}") from exc
         if not os.access(self.mlops_home, os.W_OK):
-            raise ConfigError(f"MLOPS_HOME {self.mlops_home} is not writable; set MLOPS_HOME to a writable folder")
+            raise ConfigError(
+                f"MLOPS_HOME {self.mlops_home} is not writable; set MLOPS_HOME to a writable folder"
+            )
         return self
 
 

@@ -1,0 +1,7 @@
+"""Database models, engine and migrations (SQLite by default, PostgreSQL in the stack)."""
+
+from rakuten_mlops.db.engine import make_engine, session_scope
+from rakuten_mlops.db.migrate import ensure_schema, upgrade
+from rakuten_mlops.db.models import Base, IngestionBatch, Product
+
+__all__ = ["Base", "IngestionBatch", "Product", "ensure_schema", "make_engine", "session_scope", "upgrade"]

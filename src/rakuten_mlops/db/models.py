@@ -1,0 +1,60 @@
+"""SQLAlchemy 2 models of the catalogue tables.
+
+Labels are stored as text so any catalogue's taxonomy fits; Rakuten codes are the
+default domain ("2583").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the tables use."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class IngestionBatch(Base):
+    """One ingestion attempt: where the rows came from and what happened to them."""
+
+    __tablename__ = "ingestion_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))  # rakuten | csv | sample
+    status: Mapped[str] = mapped_column(
+        String(20), default="running"
+    )  # running | succeeded | rejected | failed
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Product(Base):
+    """A listing of the catalogue; unlabelled listings (label NULL) are kept for scoring."""
+
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_label", "label"), Index("ix_products_batch_id", "batch_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    designation: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    label: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    productid: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    imageid: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingestion_batches.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,108 @@
+"""Every CLI command through Typer's CliRunner, against a real database and the real Prefect engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from rakuten_mlops.cli import app
+from rakuten_mlops.data.sample import generate_listings, write_rakuten_files
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+@pytest.fixture
+def runner(mlops_home: Path) -> CliRunner:
+    return CliRunner()
+
+
+def last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_db_upgrade_reports_revisions(runner: CliRunner, mlops_home: Path) -> None:
+    first = runner.invoke(app, ["db", "upgrade", "--json"])
+    again = runner.invoke(app, ["db", "upgrade", "--json"])
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert (last_json(first.stdout)["from_revision"], last_json(again.stdout)["from_revision"]) == (None, "0001")
+    assert (mlops_home / "app.db").is_file()
+
+
+def test_ingest_sample_json_then_again(runner: CliRunner) -> None:
+    first = runner.invoke(app, ["ingest", "sample", "--rows", "700", "--seed", "5", "--json"])
+    again = runner.invoke(app, ["ingest", "sample", "--rows", "700", "--seed", "5", "--json"])
+    assert first.exit_code == 0, first.output
+    assert (last_json(first.stdout)["inserted"], last_json(again.stdout)["inserted"]) == (700, 0)
+    assert last_json(again.stdout)["duplicates"] == 700
+
+
+def test_ingest_sample_human_output(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["ingest", "sample", "--rows", "300"])
+    assert result.exit_code == 0
+    assert "300 rows read, 300 inserted, 0 duplicates" in result.stderr
+
+
+def test_ingest_rakuten_and_profile(runner: CliRunner, tmp_path: Path) -> None:
+    frame = generate_listings(400, seed=8)
+    write_rakuten_files(frame, tmp_path / "X.csv", tmp_path / "Y.csv")
+    write_rakuten_files(generate_listings(120, seed=9), tmp_path / "X_test.csv", tmp_path / "unused.csv")
+    labelled = runner.invoke(app, ["ingest", "rakuten", "--x", str(tmp_path / "X.csv"), "--y", str(tmp_path / "Y.csv"), "--json"])
+    unlabelled = runner.invoke(app, ["ingest", "rakuten", "--x", str(tmp_path / "X_test.csv"), "--json"])
+    assert labelled.exit_code == 0 and unlabelled.exit_code == 0, labelled.output + unlabelled.output
+    profile = runner.invoke(app, ["data", "profile", "--json"])
+    data = last_json(profile.stdout)
+    assert (data["rows"], data["labelled"], data["unlabelled"]) == (520, 400, 120)
+    assert sum(c["rows"] for c in data["classes"]) == 400
+    human = runner.invoke(app, ["data", "profile"])
+    assert "520 listings: 400 labelled, 120 unlabelled" in human.stdout
+    assert "Piscine et accessoires" in human.stdout
+
+
+def test_ingest_csv_with_mapping(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "any.csv"
+    pd.DataFrame({"name": ["Tente 4 places", "Ballon"], "text": ["camping", ""], "cat": ["outdoor", "toys"]}).to_csv(path, index=False)
+    result = runner.invoke(app, ["ingest", "csv", str(path), "--text", "name", "--text", "text", "--label", "cat", "--json"])
+    assert result.exit_code == 0, result.output
+    assert last_json(result.stdout)["inserted"] == 2
+
+
+def test_malformed_file_exits_1_with_one_clear_sentence(runner: CliRunner, tmp_path: Path) -> None:
+    frame = generate_listings(60, seed=2)
+    x, y = tmp_path / "X.csv", tmp_path / "Y.csv"
+    write_rakuten_files(frame, x, y)
+    y.write_text(y.read_text().replace(f",{frame['prdtypecode'].iloc[3]}\n", ",abc\n", 1))
+    result = runner.invoke(app, ["ingest", "rakuten", "--x", str(x), "--y", str(y), "--json"])
+    assert result.exit_code == 1
+    payload = last_json(result.stdout)
+    assert payload["ok"] is False
+    assert "Y.csv, column 'prdtypecode', row 4: expected an integer" in payload["error"]
+    assert "error:" in result.stderr and "Traceback" not in result.output
+    profile = last_json(runner.invoke(app, ["data", "profile", "--json"]).stdout)
+    assert profile["rows"] == 0
+
+
+def test_missing_file_is_named(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", "rakuten", "--x", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 1
+    assert "nope.csv: no such file" in result.stderr
+
+
+def test_bad_setting_exits_1_before_doing_anything(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rakuten_mlops.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", "mysql://x@y/z")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "only sqlite and postgresql are supported" in result.stderr
+
+
+def test_help_lists_the_commands(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("db", "ingest", "data"):
+        assert command in result.stdout

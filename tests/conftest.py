@@ -1,0 +1,77 @@
+"""Fixtures shared by every test: isolated settings, real SQLite and PostgreSQL, Prefect harness."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from rakuten_mlops.config import Settings, get_settings
+from rakuten_mlops.db import make_engine, upgrade
+from tests.support.postgres import PostgresCluster
+
+_ISOLATED_VARS = ("MLOPS_HOME", "DATABASE_URL", "MLFLOW_TRACKING_URI", "MODEL_NAME", "API_URL", "API_KEY")
+
+
+@pytest.fixture
+def mlops_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh MLOPS_HOME with every other setting at its default."""
+    for name in _ISOLATED_VARS:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "mlops"
+    monkeypatch.setenv("MLOPS_HOME", str(home))
+    monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(mlops_home: Path) -> Settings:
+    """Settings of the isolated home, folders created."""
+    return get_settings().prepare()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL server for the whole run."""
+    cluster = PostgresCluster().init()
+    cluster.start()
+    yield cluster
+    cluster.destroy()
+
+
+_db_counter = itertools.count()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster) -> str:
+    """A new, empty PostgreSQL database for one test."""
+    return postgres_cluster.create_database(f"test_{next(_db_counter)}")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A migrated catalogue database: a SQLite file, then a PostgreSQL database (each test runs on both)."""
+    if request.param == "sqlite":
+        url = settings.db_url
+    else:
+        url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+    eng = make_engine(url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """The real Prefect engine against a temporary local API, once per run."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import make_engine, upgrade
-from tests.support.postgres import PostgresCluster
+from rakuten_mlops.testing.postgres import PostgresCluster
 
 _ISOLATED_VARS = ("MLOPS_HOME", "DATABASE_URL", "MLFLOW_TRACKING_URI", "MODEL_NAME", "API_URL", "API_KEY")
 
@@ -54,7 +54,9 @@ def postgres_url(postgres_cluster: PostgresCluster) -> str:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Engine]:
     """A migrated catalogue database: a SQLite file, then a PostgreSQL database (each test runs on both)."""
     if request.param == "sqlite":
         url = settings.db_url

@@ -28,7 +28,10 @@ def test_db_upgrade_reports_revisions(runner: CliRunner, mlops_home: Path) -> No
     first = runner.invoke(app, ["db", "upgrade", "--json"])
     again = runner.invoke(app, ["db", "upgrade", "--json"])
     assert first.exit_code == 0 and again.exit_code == 0
-    assert (last_json(first.stdout)["from_revision"], last_json(again.stdout)["from_revision"]) == (None, "0001")
+    assert (last_json(first.stdout)["from_revision"], last_json(again.stdout)["from_revision"]) == (
+        None,
+        "0001",
+    )
     assert (mlops_home / "app.db").is_file()
 
 
@@ -50,7 +53,9 @@ def test_ingest_rakuten_and_profile(runner: CliRunner, tmp_path: Path) -> None:
     frame = generate_listings(400, seed=8)
     write_rakuten_files(frame, tmp_path / "X.csv", tmp_path / "Y.csv")
     write_rakuten_files(generate_listings(120, seed=9), tmp_path / "X_test.csv", tmp_path / "unused.csv")
-    labelled = runner.invoke(app, ["ingest", "rakuten", "--x", str(tmp_path / "X.csv"), "--y", str(tmp_path / "Y.csv"), "--json"])
+    labelled = runner.invoke(
+        app, ["ingest", "rakuten", "--x", str(tmp_path / "X.csv"), "--y", str(tmp_path / "Y.csv"), "--json"]
+    )
     unlabelled = runner.invoke(app, ["ingest", "rakuten", "--x", str(tmp_path / "X_test.csv"), "--json"])
     assert labelled.exit_code == 0 and unlabelled.exit_code == 0, labelled.output + unlabelled.output
     profile = runner.invoke(app, ["data", "profile", "--json"])
@@ -64,8 +69,12 @@ def test_ingest_rakuten_and_profile(runner: CliRunner, tmp_path: Path) -> None:
 
 def test_ingest_csv_with_mapping(runner: CliRunner, tmp_path: Path) -> None:
     path = tmp_path / "any.csv"
-    pd.DataFrame({"name": ["Tente 4 places", "Ballon"], "text": ["camping", ""], "cat": ["outdoor", "toys"]}).to_csv(path, index=False)
-    result = runner.invoke(app, ["ingest", "csv", str(path), "--text", "name", "--text", "text", "--label", "cat", "--json"])
+    pd.DataFrame(
+        {"name": ["Tente 4 places", "Ballon"], "text": ["camping", ""], "cat": ["outdoor", "toys"]}
+    ).to_csv(path, index=False)
+    result = runner.invoke(
+        app, ["ingest", "csv", str(path), "--text", "name", "--text", "text", "--label", "cat", "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert last_json(result.stdout)["inserted"] == 2
 
@@ -91,7 +100,9 @@ def test_missing_file_is_named(runner: CliRunner, tmp_path: Path) -> None:
     assert "nope.csv: no such file" in result.stderr
 
 
-def test_bad_setting_exits_1_before_doing_anything(runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_setting_exits_1_before_doing_anything(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rakuten_mlops.config import get_settings
 
     monkeypatch.setenv("DATABASE_URL", "mysql://x@y/z")

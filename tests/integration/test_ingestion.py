@@ -39,7 +39,10 @@ def test_sample_ingest_then_again_adds_nothing(engine: Engine) -> None:
     assert (second.rows_read, second.inserted, second.duplicates) == (1_500, 0, 1_500)
     assert product_count(engine) == 1_500
     recorded = batches(engine)
-    assert [(b.status, b.inserted, b.duplicates) for b in recorded] == [("succeeded", 1_500, 0), ("succeeded", 0, 1_500)]
+    assert [(b.status, b.inserted, b.duplicates) for b in recorded] == [
+        ("succeeded", 1_500, 0),
+        ("succeeded", 0, 1_500),
+    ]
     assert all(b.duration_seconds is not None and b.finished_at is not None for b in recorded)
 
 
@@ -50,7 +53,9 @@ def test_rakuten_files_are_joined_on_their_index(engine: Engine, rakuten_files: 
     x_frame = pd.read_csv(x, index_col=0)
     y_frame = pd.read_csv(y, index_col=0)
     with engine.connect() as connection:
-        stored = pd.read_sql(select(Product.external_id, Product.designation, Product.label, Product.productid), connection)
+        stored = pd.read_sql(
+            select(Product.external_id, Product.designation, Product.label, Product.productid), connection
+        )
     stored = stored.set_index(stored["external_id"].astype(int)).sort_index()
     assert stored["label"].tolist() == y_frame["prdtypecode"].astype(str).tolist()
     assert stored["designation"].tolist() == x_frame["designation"].str.strip().tolist()
@@ -85,11 +90,16 @@ MALFORMED = {
         ["X_train.csv", "column 'description'", "missing column"],
     ),
     "non-integer code": (
-        lambda x, y: _rewrite(y, lambda f: f.__setitem__("prdtypecode", f["prdtypecode"].where(f.index != f.index[450], "livres"))),
+        lambda x, y: _rewrite(
+            y,
+            lambda f: f.__setitem__("prdtypecode", f["prdtypecode"].where(f.index != f.index[450], "livres")),
+        ),
         ["Y_train.csv", "column 'prdtypecode'", "row 451", "expected an integer", "'livres'"],
     ),
     "empty designation": (
-        lambda x, y: _rewrite(x, lambda f: f.__setitem__("designation", f["designation"].where(f.index != f.index[300], "  "))),
+        lambda x, y: _rewrite(
+            x, lambda f: f.__setitem__("designation", f["designation"].where(f.index != f.index[300], "  "))
+        ),
         ["X_train.csv", "column 'designation'", "row 301", "empty designation"],
     ),
     "fewer labels than listings": (
@@ -116,7 +126,9 @@ MALFORMED = {
 
 
 @pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
-def test_malformed_rakuten_files_change_nothing(engine: Engine, rakuten_files: tuple[Path, Path], case: str) -> None:
+def test_malformed_rakuten_files_change_nothing(
+    engine: Engine, rakuten_files: tuple[Path, Path], case: str
+) -> None:
     ingest_sample(engine, 200, seed=1)
     before = product_count(engine)
     corrupt, fragments = MALFORMED[case]
@@ -135,15 +147,23 @@ def test_malformed_rakuten_files_change_nothing(engine: Engine, rakuten_files: t
 def test_generic_csv_with_several_text_columns(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "shop.csv"
     pd.DataFrame(
-        {"title": ["Lampe de chevet", "Chaise pliante", "Roman policier"], "body": ["LED", "", "poche"],
-         "extra": ["blanc", "bois", ""], "category": ["lighting", "furniture", ""]}
+        {
+            "title": ["Lampe de chevet", "Chaise pliante", "Roman policier"],
+            "body": ["LED", "", "poche"],
+            "extra": ["blanc", "bois", ""],
+            "category": ["lighting", "furniture", ""],
+        }
     ).to_csv(path, index=False)
     result = ingest_table(engine, path, ["title", "body", "extra"], "category")
     assert result.inserted == 3
     with engine.connect() as connection:
-        rows = connection.execute(select(Product.designation, Product.description, Product.label).order_by(Product.id)).all()
+        rows = connection.execute(
+            select(Product.designation, Product.description, Product.label).order_by(Product.id)
+        ).all()
     assert [tuple(r) for r in rows] == [
-        ("Lampe de chevet", "LED blanc", "lighting"), ("Chaise pliante", "bois", "furniture"), ("Roman policier", "poche", None)
+        ("Lampe de chevet", "LED blanc", "lighting"),
+        ("Chaise pliante", "bois", "furniture"),
+        ("Roman policier", "poche", None),
     ]
 
 
@@ -157,7 +177,10 @@ def test_parquet_file(engine: Engine, tmp_path: Path) -> None:
 def test_generic_csv_missing_label_column_names_it(engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "shop.csv"
     pd.DataFrame({"title": ["a"], "label": ["x"]}).to_csv(path, index=False)
-    with pytest.raises(ValidationError, match=r"shop.csv, column 'category': missing column \(the file has: 'title', 'label'\)"):
+    with pytest.raises(
+        ValidationError,
+        match=r"shop.csv, column 'category': missing column \(the file has: 'title', 'label'\)",
+    ):
         ingest_table(engine, path, ["title"], "category")
     assert product_count(engine) == 0
 

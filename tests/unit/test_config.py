@@ -51,7 +51,9 @@ def test_unusable_database_url_is_one_sentence(mlops_home: Path, url: str, fragm
 def test_unwritable_home_names_the_folder(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(ConfigError, match=r"MLOPS_HOME folder .*a-file/home cannot be created: Not a directory"):
+    with pytest.raises(
+        ConfigError, match=r"MLOPS_HOME folder .*a-file/home cannot be created: Not a directory"
+    ):
         load_settings(MLOPS_HOME=str(blocker / "home")).prepare()
 
 

@@ -29,7 +29,9 @@ def test_adding_rows_never_moves_existing_ones() -> None:
 
 def test_each_class_gets_the_target_proportions() -> None:
     rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"hash": hashes(40_000), "label": rng.choice(["a", "b", "c", "d"], 40_000, p=[0.5, 0.3, 0.15, 0.05])})
+    frame = pd.DataFrame(
+        {"hash": hashes(40_000), "label": rng.choice(["a", "b", "c", "d"], 40_000, p=[0.5, 0.3, 0.15, 0.05])}
+    )
     frame["split"] = assign_splits(frame["hash"].tolist(), 42)
     shares = frame.groupby("label")["split"].value_counts(normalize=True).unstack()
     assert np.allclose(shares["train"], 0.8, atol=0.02)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+HASH_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
+
 
 def utcnow() -> datetime:
     """Timezone-aware now, the only clock the tables use."""
@@ -46,10 +48,11 @@ class Product(Base):
     """A listing of the catalogue; unlabelled listings (label NULL) are kept for scoring."""
 
     __tablename__ = "products"
-    __table_args__ = (Index("ix_products_label", "label"), Index("ix_products_batch_id", "batch_id"))
+    __table_args__ = (Index("ix_products_label", "label"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Byte-wise collation on PostgreSQL: hashes need no locale rules, and the unique index is faster.
+    content_hash: Mapped[str] = mapped_column(HASH_TYPE, unique=True)
     designation: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     label: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -7,6 +7,7 @@ initdb refuses to run as root, so as root the cluster runs as the `postgres` use
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -18,9 +19,13 @@ from pathlib import Path
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
     if not found:
-        raise RuntimeError(f"PostgreSQL server binary {name!r} not found; install the postgresql package (make test does)")
+        raise RuntimeError(
+            f"PostgreSQL server binary {name!r} not found; install the postgresql package (make test does)"
+        )
     return found
 
 
@@ -58,20 +63,45 @@ class PostgresCluster:
     def _call(self, *args: str) -> None:
         result = subprocess.run(self._cmd(*args), capture_output=True, text=True, timeout=120)
         if result.returncode != 0:
-            raise RuntimeError(f"{' '.join(args[:2])} failed: {result.stderr.strip() or result.stdout.strip()}")
+            raise RuntimeError(
+                f"{' '.join(args[:2])} failed: {result.stderr.strip() or result.stdout.strip()}"
+            )
 
     def init(self) -> PostgresCluster:
         """Create the cluster's files."""
         self.base.mkdir(parents=True, exist_ok=True)
         if self._user:
             shutil.chown(self.base, user=self._user)
-        self._call(_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+        self._call(
+            _binary("initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         return self
 
     def start(self) -> None:
         """Start (or restart) the server on the same port."""
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} -c fsync=off -c full_page_writes=off"
-        self._call(_binary("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.base / "server.log"), "-w", "-t", "60", "start")
+        self._call(
+            _binary("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.base / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server; the data stays for a later start()."""
@@ -93,8 +123,6 @@ class PostgresCluster:
 
     def destroy(self) -> None:
         """Stop the server if it runs and delete its files."""
-        try:
+        with contextlib.suppress(RuntimeError):
             self.stop("immediate")
-        except RuntimeError:
-            pass
         shutil.rmtree(self.base, ignore_errors=True)

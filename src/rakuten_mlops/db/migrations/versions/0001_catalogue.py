@@ -35,7 +35,12 @@ def upgrade() -> None:
     op.create_table(
         "products",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("content_hash", sa.String(64), nullable=False, unique=True),
+        sa.Column(
+            "content_hash",
+            sa.String(64).with_variant(sa.String(64, collation="C"), "postgresql"),
+            nullable=False,
+            unique=True,
+        ),
         sa.Column("designation", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("label", sa.String(64), nullable=True),
@@ -46,11 +51,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_products_label", "products", ["label"])
-    op.create_index("ix_products_batch_id", "products", ["batch_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_products_batch_id", table_name="products")
     op.drop_index("ix_products_label", table_name="products")
     op.drop_table("products")
     op.drop_table("ingestion_batches")

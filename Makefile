@@ -1,0 +1,59 @@
+# Rakuten MLOps — every target installs what it needs first. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+TORCH_VERSION := 2.13.0
+DEMO_ROWS ?= 20000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-torch system-deps demo test lint format clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the locked dependencies and the package
+
+$(VENV)/.torch: $(VENV)/.installed
+	$(BIN)/python -m pip install -q torch==$(TORCH_VERSION)
+	@touch $@
+
+install-torch: $(VENV)/.torch ## Add PyTorch for the torch trainer (CPU build where one is available)
+
+system-deps: ## Debian packages the tests use: the PostgreSQL server binaries
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	else echo "The tests need PostgreSQL's server binaries (initdb, pg_ctl): sudo apt-get install postgresql"; exit 1; fi
+
+demo: install ## Create the database, ingest sample listings and print the catalogue profile
+	$(BIN)/rakuten-mlops db upgrade
+	$(BIN)/rakuten-mlops ingest sample --rows $(DEMO_ROWS)
+	$(BIN)/rakuten-mlops data profile
+
+test: install install-torch system-deps ## Run the whole test suite (installs what it needs first)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff (lint and format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Format and auto-fix the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove the virtual environment, local state and caches
+	rm -rf $(VENV) .mlops .pytest_cache .mypy_cache .ruff_cache bench-results test-artifacts
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

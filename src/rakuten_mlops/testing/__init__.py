@@ -1,0 +1,1 @@
+"""Utilities for tests and benchmarks: real services started on loopback, no mocks."""

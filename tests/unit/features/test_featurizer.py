@@ -1,0 +1,83 @@
+"""TextFeaturizer: shapes, dtype, determinism, designation weighting, hashing mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from rakuten_mlops.errors import DataError, ModelError
+from rakuten_mlops.features.vectorizers import FeatureConfig, TextFeaturizer
+
+DESIGNATIONS = ["Pompe piscine 12m3", "Peluche ours brun", "Console Nintendo Switch", "Pompe de piscine"]
+DESCRIPTIONS: list[str | None] = ["<p>Filtre à sable</p>", None, "Manette incluse", ""]
+SMALL = FeatureConfig(min_df=1)
+
+
+def test_transform_returns_float32_csr_with_one_row_per_listing() -> None:
+    featurizer = TextFeaturizer(SMALL)
+    matrix = featurizer.fit_transform(DESIGNATIONS, DESCRIPTIONS)
+    assert sp.issparse(matrix) and matrix.format == "csr"
+    assert matrix.dtype == np.float32
+    assert matrix.shape == (4, featurizer.n_features) == (4, len(featurizer.get_feature_names()))
+    again = featurizer.transform(DESIGNATIONS, DESCRIPTIONS)
+    assert np.allclose(matrix.toarray(), again.toarray())
+
+
+def test_fitting_twice_gives_identical_matrices_and_names() -> None:
+    first, second = TextFeaturizer(SMALL), TextFeaturizer(SMALL)
+    a = first.fit_transform(DESIGNATIONS, DESCRIPTIONS)
+    b = second.fit_transform(DESIGNATIONS, DESCRIPTIONS)
+    assert first.get_feature_names() == second.get_feature_names()
+    assert (a != b).nnz == 0
+
+
+def test_feature_names_are_readable_and_prefixed_by_field_and_kind() -> None:
+    config = FeatureConfig(min_df=1, designation_chars=True, description_chars=True)
+    featurizer = TextFeaturizer(config).fit(DESIGNATIONS, DESCRIPTIONS)
+    names = set(featurizer.get_feature_names())
+    assert {"designation:word:pompe", "designation:word:pompe piscine", "description:word:filtre"} <= names
+    assert "designation:char: po" in names and "description:char:man" in names
+
+
+def test_designation_weight_scales_designation_columns_only() -> None:
+    light = TextFeaturizer(FeatureConfig(min_df=1, designation_weight=1.0, designation_chars=True))
+    heavy = TextFeaturizer(FeatureConfig(min_df=1, designation_weight=3.0, designation_chars=True))
+    a = light.fit_transform(DESIGNATIONS, DESCRIPTIONS).toarray()
+    b = heavy.fit_transform(DESIGNATIONS, DESCRIPTIONS).toarray()
+    is_designation = np.array([n.startswith("designation:") for n in light.get_feature_names()])
+    assert np.allclose(b[:, is_designation], 3.0 * a[:, is_designation])
+    assert np.allclose(b[:, ~is_designation], a[:, ~is_designation])
+    assert np.abs(a[:, is_designation]).sum() > 0
+
+
+def test_cleaning_happens_inside_the_featurizer() -> None:
+    featurizer = TextFeaturizer(SMALL).fit(DESIGNATIONS, DESCRIPTIONS)
+    plain = featurizer.transform(["pompe piscine 7m3"], ["filtre a sable"])
+    noisy = featurizer.transform(["  <b>POMPE</b>   Piscine 99M3 "], ["<p>Filtre &agrave; sable</p>"])
+    assert np.allclose(plain.toarray(), noisy.toarray())
+
+
+def test_hashing_mode_has_a_fixed_width_and_needs_no_vocabulary() -> None:
+    config = FeatureConfig(hashing=True, hashing_features=2**10, designation_chars=True)
+    featurizer = TextFeaturizer(config)
+    matrix = featurizer.fit_transform(DESIGNATIONS, DESCRIPTIONS)
+    assert matrix.shape == (4, 3 * 2**10) and matrix.dtype == np.float32
+    unseen = featurizer.transform(["mot jamais vu"], [None])
+    assert unseen.nnz > 0
+    assert featurizer.get_feature_names()[0] == "designation:word:#0"
+
+
+def test_all_empty_descriptions_still_fit() -> None:
+    featurizer = TextFeaturizer(FeatureConfig(min_df=2))
+    matrix = featurizer.fit_transform(DESIGNATIONS, [None] * 4)
+    assert matrix.shape[0] == 4 and matrix.nnz > 0
+
+
+def test_mismatched_lengths_and_unfitted_use_are_refused() -> None:
+    with pytest.raises(DataError, match="same length"):
+        TextFeaturizer(SMALL).fit(DESIGNATIONS, DESCRIPTIONS[:2])
+    with pytest.raises(ModelError, match="not fitted"):
+        TextFeaturizer(SMALL).transform(DESIGNATIONS, DESCRIPTIONS)
+    with pytest.raises(DataError, match="empty"):
+        TextFeaturizer(SMALL).fit(["", None], ["a", "b"])  # type: ignore[list-item]

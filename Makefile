@@ -37,10 +37,12 @@ system-deps: ## Debian packages the tests use: the PostgreSQL server binaries
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "The tests need PostgreSQL's server binaries (initdb, pg_ctl): sudo apt-get install postgresql"; exit 1; fi
 
-demo: install ## Create the database, ingest sample listings and print the catalogue profile
+demo: install ## Create the database, ingest sample listings, profile them, train and promote a champion
 	$(BIN)/rakuten-mlops db upgrade
 	$(BIN)/rakuten-mlops ingest sample --rows $(DEMO_ROWS)
 	$(BIN)/rakuten-mlops data profile
+	$(BIN)/rakuten-mlops train
+	$(BIN)/rakuten-mlops models list
 
 test: install install-torch system-deps ## Run the whole test suite (installs what it needs first)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -62,8 +62,16 @@ def ingest_source(
         return ingest_table(engine, Path(path), text_columns or [], label_column, chunk_rows=chunk)
     except ValidationError as exc:
         return IngestionResult(
-            batch_id=None, source=exc.source, kind=kind, status="rejected", rows_read=0, inserted=0,
-            duplicates=0, rejected=exc.row or 0, error=str(exc), duration_seconds=0.0,
+            batch_id=None,
+            source=exc.source,
+            kind=kind,
+            status="rejected",
+            rows_read=0,
+            inserted=0,
+            duplicates=0,
+            rejected=exc.row or 0,
+            error=str(exc),
+            duration_seconds=0.0,
         )
 
 
@@ -82,8 +90,15 @@ def ingest(
     """Ingest generated samples, the challenge's X/Y files, or any CSV/Parquet into the catalogue."""
     migrate_database()
     result = ingest_source(
-        kind, rows=rows, seed=seed, drift=drift, x_path=x_path, y_path=y_path, path=path,
-        text_columns=text_columns, label_column=label_column,
+        kind,
+        rows=rows,
+        seed=seed,
+        drift=drift,
+        x_path=x_path,
+        y_path=y_path,
+        path=path,
+        text_columns=text_columns,
+        label_column=label_column,
     )
     logger = get_run_logger()
     if result.status == "rejected":
@@ -91,6 +106,10 @@ def ingest(
         return Failed(message=result.error or "rejected", data=result)
     logger.info(
         "ingested %s: %d rows read, %d inserted, %d duplicates in %.1fs",
-        result.source, result.rows_read, result.inserted, result.duplicates, result.duration_seconds,
+        result.source,
+        result.rows_read,
+        result.inserted,
+        result.duplicates,
+        result.duration_seconds,
     )
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,9 @@ from sqlalchemy import Engine
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.testing.postgres import PostgresCluster
+
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 _ISOLATED_VARS = ("MLOPS_HOME", "DATABASE_URL", "MLFLOW_TRACKING_URI", "MODEL_NAME", "API_URL", "API_KEY")
 
@@ -73,7 +77,11 @@ def engine(
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """The real Prefect engine against a temporary local API, once per run."""
+    from prefect.logging.configuration import setup_logging
     from prefect.testing.utilities import prefect_test_harness
 
+    # Bind Prefect's console handler to the real stderr now: configured lazily inside a
+    # CliRunner invocation, it would keep writing to that invocation's closed capture stream.
+    setup_logging(incremental=False)
     with prefect_test_harness(server_startup_timeout=120):
         yield

@@ -117,3 +117,43 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
     assert result.exit_code == 0
     for command in ("db", "ingest", "data"):
         assert command in result.stdout
+
+
+def test_train_models_and_predict(runner: CliRunner, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["ingest", "sample", "--rows", "2500", "--seed", "3"]).exit_code == 0
+    train = runner.invoke(app, ["train", "--json"])
+    assert train.exit_code == 0, train.output
+    summary = last_json(train.stdout)
+    assert summary["promoted"] is True and summary["model_version"] == "1"
+    assert runner.invoke(app, ["train", "--no-promote"]).exit_code == 0
+    listed = last_json(runner.invoke(app, ["models", "list", "--json"]).stdout)["versions"]
+    assert [(v["version"], v["aliases"]) for v in listed] == [("2", ["challenger"]), ("1", ["champion"])]
+    assert last_json(runner.invoke(app, ["models", "promote", "2", "--json"]).stdout)["champion"] == "2"
+    assert last_json(runner.invoke(app, ["models", "rollback", "--json"]).stdout)["champion"] == "1"
+
+    # Batch scoring keeps the challenge file's index column, its rows and their order.
+    frame = generate_listings(300, seed=77)
+    frame.loc[frame.index[:50], "description"] = ""
+    write_rakuten_files(frame, tmp_path / "X_test.csv", tmp_path / "Y_unused.csv")
+    out = tmp_path / "scored.csv"
+    scored = runner.invoke(
+        app, ["predict", "--input", str(tmp_path / "X_test.csv"), "--output", str(out), "--json"]
+    )
+    assert scored.exit_code == 0, scored.output
+    assert last_json(scored.stdout)["rows"] == 300 and last_json(scored.stdout)["model_version"] == "1"
+    result = pd.read_csv(out, index_col=0)
+    original = pd.read_csv(tmp_path / "X_test.csv", index_col=0)
+    assert list(result.index) == list(original.index)
+    assert list(result.columns) == [*original.columns, "prdtypecode", "confidence"]
+    assert result["prdtypecode"].isin(frame["prdtypecode"].unique()).all()
+    assert result["confidence"].between(0, 1).all()
+
+
+def test_predict_without_a_champion_says_so(runner: CliRunner, tmp_path: Path) -> None:
+    pd.DataFrame({"designation": ["x"], "description": [""]}).to_csv(tmp_path / "in.csv", index=False)
+    result = runner.invoke(
+        app, ["predict", "--input", str(tmp_path / "in.csv"), "--output", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 1
+    assert "has no champion yet; train one first" in result.stderr
+    assert not (tmp_path / "o.csv").exists()

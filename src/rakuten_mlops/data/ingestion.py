@@ -78,8 +78,8 @@ def _prepare(frame: pd.DataFrame, batch_id: int, now: datetime) -> pd.DataFrame:
     out["content_hash"] = content_hashes(out)
     out["description"] = out["description"].mask(out["description"] == "")
     out["external_id"] = frame["external_id"]
-    out["productid"] = pd.array(frame["productid"], dtype="Int64")
-    out["imageid"] = pd.array(frame["imageid"], dtype="Int64")
+    out["productid"] = frame["productid"].astype("Int64")
+    out["imageid"] = frame["imageid"].astype("Int64")
     out["batch_id"] = batch_id
     out["created_at"] = now
     return out[_COPY_COLUMNS]

@@ -1,0 +1,94 @@
+"""The `training-pipeline` flow: load -> train -> evaluate -> log -> register -> gate -> promote."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from flows.ingest import retry_on_database_error
+from rakuten_mlops.config import get_settings
+from rakuten_mlops.data.catalogue import load_labelled
+from rakuten_mlops.db import ensure_schema, make_engine
+from rakuten_mlops.registry import GateDecision, Registry
+from rakuten_mlops.training.pipeline import (
+    TrainedModel,
+    TrainingSummary,
+    fit_and_evaluate,
+    gate_and_promote,
+    log_training_run,
+    split_frames,
+)
+
+# Frames and models travel between tasks in memory: cache_policy=NONE skips hashing them.
+# MLflow and database I/O is retried; fitting a model is not.
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=retry_on_database_error, cache_policy=NONE)
+def load_training_frame(seed: int) -> pd.DataFrame:
+    """Every labelled listing of the catalogue with its split."""
+    engine = make_engine(get_settings().db_url)
+    ensure_schema(engine)
+    return load_labelled(engine, seed)
+
+
+@task(cache_policy=NONE)
+def train_model(frame: pd.DataFrame, trainer: str, device: str, seed: int) -> TrainedModel:
+    """Fit on the train split, score on validation and test."""
+    return fit_and_evaluate(split_frames(frame), trainer, device, seed)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+def log_and_register(trained: TrainedModel, frame: pd.DataFrame) -> tuple[str, str]:
+    """Log the run to MLflow and register its model as the challenger; return (run_id, version)."""
+    settings = get_settings()
+    run_id, model_uri, model_id = log_training_run(trained, frame, split_frames(frame), settings)
+    version = Registry.from_uri(settings.tracking_uri, settings.model_name).register(
+        model_uri, run_id, model_id
+    )
+    return run_id, str(version.version)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+def gate(
+    version: str, score: float, frame: pd.DataFrame, min_improvement: float, promote: bool
+) -> GateDecision:
+    """Score the champion on the same test split and promote the challenger if it is not worse."""
+    settings = get_settings()
+    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
+    return gate_and_promote(registry, version, score, split_frames(frame)["test"], min_improvement, promote)
+
+
+@flow(name="training-pipeline")
+def training_pipeline(
+    trainer: Literal["sklearn", "torch"] = "sklearn",
+    device: Literal["auto", "cpu", "cuda"] = "auto",
+    promote: bool = True,
+    min_improvement: float | None = None,
+    seed: int | None = None,
+) -> TrainingSummary:
+    """Train on the current catalogue and promote the result if it beats the champion."""
+    settings = get_settings().prepare()
+    seed = settings.split_seed if seed is None else seed
+    threshold = settings.promotion_min_improvement if min_improvement is None else min_improvement
+    frame = load_training_frame(seed)
+    trained = train_model(frame, trainer, device, seed)
+    run_id, version = log_and_register(trained, frame)
+    decision = gate(version, trained.test.weighted_f1, frame, threshold, promote)
+    get_run_logger().info("v%s: %s", version, decision.reason)
+    counts = frame["split"].value_counts()
+    return TrainingSummary(
+        run_id=run_id,
+        model_version=version,
+        trainer=trainer,
+        device=trained.device,
+        rows={name: int(counts.get(name, 0)) for name in ("train", "validation", "test")},
+        metrics={**trained.test.metrics()},
+        train_seconds=round(trained.train_seconds, 2),
+        promoted=decision.promote,
+        decision=decision.reason,
+        champion_version=version if decision.promote else decision.champion_version,
+        champion_score_on_test=decision.champion_score,
+    )

@@ -1,0 +1,1 @@
+"""The command modules of the `rakuten-mlops` CLI, one per area."""

@@ -1,0 +1,83 @@
+"""Helpers shared by the command modules: output, errors, progress and settings."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rakuten_mlops import progress
+from rakuten_mlops.config import Settings, get_settings
+from rakuten_mlops.errors import MlopsError
+
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a one-line JSON summary on stdout.")]
+T = TypeVar("T")
+
+
+def emit(payload: BaseModel | dict[str, Any], as_json: bool, human: Callable[[], None]) -> None:
+    if as_json:
+        data = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        human()
+
+
+def fail(message: str, as_json: bool) -> typer.Exit:
+    if as_json:
+        typer.echo(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def run(as_json: bool, work: Callable[[], T]) -> T:
+    """Run a command body, turning the package's errors into one sentence and exit code 1."""
+    try:
+        return work()
+    except MlopsError as exc:
+        raise fail(str(exc), as_json) from None
+
+
+# Defaults for running flows without a Prefect server: offline, and patient with a busy laptop
+# (the temporary server Prefect starts for each command gives up after 20 s otherwise).
+PREFECT_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+}
+
+
+def apply_defaults() -> None:
+    """Set the Prefect and MLflow defaults unless the environment already chose."""
+    for key, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+def prepared_settings() -> Settings:
+    return get_settings().prepare()
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator[None]:
+    """Show progress reports from the domain code as a bar on stderr."""
+    if not enabled:
+        yield
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def show(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        with progress.listening(show):
+            yield

@@ -1,0 +1,127 @@
+"""Commands for models: `train`, `predict`, `models list|promote|rollback`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rakuten_mlops.commands.common import JsonOpt, emit, err, prepared_settings, progress_bar, run
+from rakuten_mlops.errors import MlopsError
+from rakuten_mlops.registry import Registry
+
+models_app = typer.Typer(
+    help="The model registry: versions, aliases, promotion, rollback.", no_args_is_help=True
+)
+
+
+def _registry() -> Registry:
+    s = prepared_settings()
+    return Registry.from_uri(s.tracking_uri, s.model_name)
+
+
+def train_command(
+    trainer: Annotated[str, typer.Option(help="sklearn (CPU) or torch (CUDA when available).")] = "sklearn",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (torch trainer).")] = "auto",
+    promote: Annotated[
+        bool, typer.Option("--promote/--no-promote", help="Promote if it beats the champion.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the training-pipeline flow: train, evaluate, register, gate and promote."""
+    from flows.pipeline_flow import training_pipeline
+    from rakuten_mlops.training.pipeline import TrainingSummary
+
+    if trainer not in ("sklearn", "torch") or device not in ("auto", "cpu", "cuda"):
+        raise typer.BadParameter("--trainer is sklearn or torch; --device is auto, cpu or cuda")
+
+    def work() -> TrainingSummary:
+        prepared_settings()
+        with progress_bar(not as_json):
+            state = training_pipeline(trainer=trainer, device=device, promote=promote, return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            raise result if isinstance(result, MlopsError) else MlopsError(f"training failed: {result}")
+        assert isinstance(result, TrainingSummary)
+        return result
+
+    summary = run(as_json, work)
+
+    def human() -> None:
+        m = summary.metrics
+        err.print(
+            f"[green]trained[/] v{summary.model_version} ({summary.trainer} on {summary.device}) in "
+            f"{summary.train_seconds:.1f}s on {summary.rows['train']:,} rows: weighted F1 {m['weighted_f1']:.4f}, "
+            f"macro F1 {m['macro_f1']:.4f}, accuracy {m['accuracy']:.4f} on {summary.rows['test']:,} test rows\n"
+            f"{'[green]promoted[/]' if summary.promoted else '[yellow]not promoted[/]'}: {summary.decision}",
+            highlight=False,
+        )
+
+    emit(summary, as_json, human)
+
+
+def predict_command(
+    input: Annotated[Path, typer.Option("--input", help="CSV with designation and description columns.")],
+    output: Annotated[Path, typer.Option("--output", help="Where to write the scored CSV.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Score a file with the champion: the input's columns plus prdtypecode and confidence."""
+    from rakuten_mlops.scoring import ScoringResult, score_file
+
+    def work() -> ScoringResult:
+        version, model = _registry().load_champion()
+        with progress_bar(not as_json):
+            return score_file(model, version, input, output)
+
+    result = run(as_json, work)
+    emit(
+        result,
+        as_json,
+        lambda: err.print(f"scored {result.rows:,} rows with v{result.model_version} -> {output}"),
+    )
+
+
+@models_app.command("list")
+def models_list(as_json: JsonOpt = False) -> None:
+    """Every registered version with its aliases, test metrics and gate decision."""
+    versions = run(as_json, lambda: _registry().versions())
+
+    def human() -> None:
+        table = Table("version", "aliases", "weighted F1", "accuracy", "gate", "created")
+        for v in versions:
+            table.add_row(
+                v.version, ", ".join(v.aliases), f"{v.metrics.get('weighted_f1', float('nan')):.4f}",
+                f"{v.metrics.get('accuracy', float('nan')):.4f}", v.tags.get("gate.decision", ""), v.created_at,
+            )  # fmt: skip
+        Console().print(table if versions else "no registered version yet; run rakuten-mlops train")
+
+    payload: dict[str, Any] = {"versions": [v.__dict__ for v in versions]}
+    emit(payload, as_json, human)
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="The version to make champion.")],
+    reason: Annotated[str, typer.Option(help="Why; recorded in the history.")] = "manual promotion",
+    as_json: JsonOpt = False,
+) -> None:
+    """Make a version the champion by hand (the previous champion stays for rollback)."""
+    run(as_json, lambda: _registry().promote(version, reason, action="manual"))
+    emit({"ok": True, "champion": version}, as_json, lambda: err.print(f"v{version} is now the champion"))
+
+
+@models_app.command("rollback")
+def models_rollback(
+    reason: Annotated[str, typer.Option(help="Why; recorded in the history.")] = "manual rollback",
+    as_json: JsonOpt = False,
+) -> None:
+    """Give the champion alias back to the previous champion."""
+    target = run(as_json, lambda: _registry().rollback(reason))
+    emit(
+        {"ok": True, "champion": target},
+        as_json,
+        lambda: err.print(f"rolled back: v{target} is the champion again"),
+    )

@@ -1,0 +1,190 @@
+"""The steps of the training pipeline as plain functions; flows/pipeline_flow.py orchestrates them.
+
+load the labelled catalogue -> fit on the train split -> evaluate on validation and test ->
+log params, metrics, artifacts, a reference sample and the model to MLflow -> register a
+version (alias "challenger") -> evaluate the champion on the same test split -> gate ->
+promote when the challenger is at least as good.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from pydantic import BaseModel
+
+from rakuten_mlops import progress
+from rakuten_mlops.config import Settings
+from rakuten_mlops.errors import DataError
+from rakuten_mlops.registry import GateDecision, Registry, decide
+from rakuten_mlops.training.evaluation import EvaluationResult, evaluate, write_evaluation_artifacts
+from rakuten_mlops.training.explain import top_terms
+from rakuten_mlops.training.model import TextClassifierModel
+from rakuten_mlops.training.pyfunc import log_model
+from rakuten_mlops.training.trainers import get_trainer
+
+EXPERIMENT = "rakuten-product-classification"
+REFERENCE_ROWS = 5_000
+MIN_TRAIN_ROWS = 50
+
+
+class TrainingSummary(BaseModel):
+    """What one training-pipeline run did; printed by `rakuten-mlops train`."""
+
+    run_id: str
+    model_version: str
+    trainer: str
+    device: str
+    rows: dict[str, int]
+    metrics: dict[str, float]
+    train_seconds: float
+    promoted: bool
+    decision: str
+    champion_version: str | None
+    champion_score_on_test: float | None
+
+
+@dataclass
+class TrainedModel:
+    """A fitted model with its scores on the held-out splits."""
+
+    model: TextClassifierModel
+    trainer: str
+    device: str
+    params: dict[str, Any]
+    validation: EvaluationResult | None
+    test: EvaluationResult
+    train_seconds: float
+
+
+def split_frames(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The labelled catalogue by split; refuses a catalogue too small to train and test on."""
+    parts = {name: frame[frame["split"] == name] for name in ("train", "validation", "test")}
+    if len(parts["train"]) < MIN_TRAIN_ROWS or parts["train"]["label"].nunique() < 2 or parts["test"].empty:
+        raise DataError(
+            f"the catalogue has {len(frame)} labelled listings ({len(parts['train'])} for training, "
+            f"{len(parts['test'])} for testing); ingest more (rakuten-mlops ingest sample) before training"
+        )
+    return parts
+
+
+def _score(model: TextClassifierModel, part: pd.DataFrame) -> EvaluationResult:
+    return evaluate(model, part["designation"].tolist(), part["description"].tolist(), part["label"].tolist())
+
+
+def fit_and_evaluate(parts: dict[str, pd.DataFrame], trainer: str, device: str, seed: int) -> TrainedModel:
+    """Fit the chosen trainer on the train split and score it on validation and test."""
+    options: dict[str, Any] = (
+        {"random_state": seed} if trainer == "sklearn" else {"device": device, "seed": seed}
+    )
+    chosen = get_trainer(trainer, **options)
+    train = parts["train"]
+    progress.report("train", 0, 1)
+    started = time.perf_counter()
+    model = chosen.fit(train["designation"].tolist(), train["description"].tolist(), train["label"].tolist())
+    seconds = time.perf_counter() - started
+    progress.report("train", 1, 1)
+    params = dict(chosen.params()) if hasattr(chosen, "params") else {}
+    used_device = str(params.get("device", "cpu"))
+    validation = _score(model, parts["validation"]) if len(parts["validation"]) else None
+    return TrainedModel(
+        model, trainer, used_device, params, validation, _score(model, parts["test"]), seconds
+    )
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def use_experiment(settings: Settings) -> str:
+    """Point MLflow at the settings' store and return the experiment id (artifacts under MLOPS_HOME locally)."""
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)
+    found = mlflow.get_experiment_by_name(EXPERIMENT)
+    if found is not None:
+        return str(found.experiment_id)
+    local = not settings.tracking_uri.startswith(("http://", "https://"))
+    location = settings.artifacts_dir.as_uri() if local else None
+    return str(mlflow.create_experiment(EXPERIMENT, artifact_location=location))
+
+
+def log_training_run(
+    trained: TrainedModel, frame: pd.DataFrame, parts: dict[str, pd.DataFrame], settings: Settings
+) -> tuple[str, str, str | None]:
+    """Log everything about the run to MLflow; return (run_id, model_uri, model_id)."""
+    experiment_id = use_experiment(settings)
+    rows = {name: len(part) for name, part in parts.items()}
+    batches = sorted({int(b) for b in frame["batch_id"].unique()})
+    with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        mlflow.set_tags(
+            {
+                "trainer": trained.trainer,
+                "device": trained.device,
+                "git_commit": _git_commit(),
+                "ingestion_batches": ",".join(map(str, batches))[:4_000],
+                "split_seed": str(settings.split_seed),
+                **{f"rows_{name}": str(n) for name, n in rows.items()},
+            }
+        )
+        mlflow.log_params(
+            {k: v for k, v in {**trained.params, **trained.model.params()}.items() if v is not None}
+        )
+        metrics = {**trained.test.metrics(), "train_seconds": trained.train_seconds}
+        if trained.validation is not None:
+            metrics.update({f"validation_{k}": v for k, v in trained.validation.metrics().items()})
+        mlflow.log_metrics(metrics)
+        for path in write_evaluation_artifacts(trained.test, folder / "evaluation"):
+            mlflow.log_artifact(str(path), artifact_path="evaluation")
+        terms = folder / "top_terms.json"
+        terms.write_text(json.dumps(top_terms(trained.model, k=15), ensure_ascii=False, indent=1))
+        mlflow.log_artifact(str(terms), artifact_path="explanations")
+        reference = parts["train"].sample(
+            n=min(REFERENCE_ROWS, rows["train"]), random_state=settings.split_seed
+        )
+        reference_path = folder / "reference_sample.parquet"
+        reference[["designation", "description", "label"]].to_parquet(reference_path, index=False)
+        mlflow.log_artifact(str(reference_path), artifact_path="reference")
+        info = log_model(trained.model, name="model")
+        return run.info.run_id, info.model_uri, getattr(info, "model_id", None)
+
+
+def champion_score(registry: Registry, test: pd.DataFrame) -> tuple[str | None, float | None]:
+    """Load the current champion and score it on this run's test split (the same held-out rows)."""
+    champion = registry.champion()
+    if champion is None:
+        return None, None
+    return str(champion.version), _score(registry.load_model(str(champion.version)), test).weighted_f1
+
+
+def gate_and_promote(
+    registry: Registry, version: str, score: float, test: pd.DataFrame, min_improvement: float, promote: bool
+) -> GateDecision:
+    """Compare the challenger with the champion on the same test split; promote when it is not worse."""
+    champion_version, champion_f1 = champion_score(registry, test)
+    decision = decide(version, score, champion_version, champion_f1, min_improvement)
+    if not promote:
+        decision = GateDecision(
+            False, f"promotion disabled (--no-promote); {decision.reason}", *_rest(decision)
+        )
+    registry.record_decision(decision)
+    if decision.promote:
+        registry.promote(version, decision.reason)
+    return decision
+
+
+def _rest(d: GateDecision) -> tuple[str, float, str | None, float | None, float]:
+    return d.challenger_version, d.challenger_score, d.champion_version, d.champion_score, d.min_improvement

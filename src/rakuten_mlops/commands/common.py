@@ -81,3 +81,20 @@ def progress_bar(enabled: bool) -> Iterator[None]:
 
         with progress.listening(show):
             yield
+
+
+def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameters: Any) -> T:
+    """Run a Prefect flow in this process with a progress bar; return its result or fail in one sentence."""
+
+    def work() -> T:
+        prepared_settings()
+        with progress_bar(not as_json):
+            state = flow(**parameters, return_state=True)
+        result = state.result(raise_on_failure=False)
+        if isinstance(result, BaseException):
+            raise result if isinstance(result, MlopsError) else MlopsError(f"{what} failed: {result}")
+        if not isinstance(result, expected):
+            raise MlopsError(f"{what} returned {type(result).__name__}, expected {expected.__name__}")
+        return result
+
+    return run(as_json, work)

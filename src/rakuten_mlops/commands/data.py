@@ -9,8 +9,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rakuten_mlops.commands.common import JsonOpt, emit, err, fail, prepared_settings, progress_bar, run
-from rakuten_mlops.errors import MlopsError
+from rakuten_mlops.commands.common import (
+    JsonOpt,
+    emit,
+    err,
+    fail,
+    prepared_settings,
+    run,
+    run_flow,
+)
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load listings into the catalogue.", no_args_is_help=True)
@@ -47,17 +54,7 @@ def _ingest(as_json: bool, **parameters: Any) -> None:
     from flows.ingest import ingest
     from rakuten_mlops.data.ingestion import IngestionResult
 
-    def work() -> IngestionResult:
-        prepared_settings()
-        with progress_bar(not as_json):
-            state = ingest(**parameters, return_state=True)
-        result = state.result(raise_on_failure=False)
-        if isinstance(result, BaseException):
-            raise result if isinstance(result, MlopsError) else MlopsError(f"ingestion failed: {result}")
-        assert isinstance(result, IngestionResult)
-        return result
-
-    result = run(as_json, work)
+    result = run_flow(ingest, IngestionResult, as_json, "ingestion", **parameters)
     if result.status != "succeeded":
         raise fail(result.error or "the file was rejected", as_json)
 

@@ -9,8 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rakuten_mlops.commands.common import JsonOpt, emit, err, prepared_settings, progress_bar, run
-from rakuten_mlops.errors import MlopsError
+from rakuten_mlops.commands.common import JsonOpt, emit, err, prepared_settings, progress_bar, run, run_flow
 from rakuten_mlops.registry import Registry
 
 models_app = typer.Typer(
@@ -38,17 +37,15 @@ def train_command(
     if trainer not in ("sklearn", "torch") or device not in ("auto", "cpu", "cuda"):
         raise typer.BadParameter("--trainer is sklearn or torch; --device is auto, cpu or cuda")
 
-    def work() -> TrainingSummary:
-        prepared_settings()
-        with progress_bar(not as_json):
-            state = training_pipeline(trainer=trainer, device=device, promote=promote, return_state=True)
-        result = state.result(raise_on_failure=False)
-        if isinstance(result, BaseException):
-            raise result if isinstance(result, MlopsError) else MlopsError(f"training failed: {result}")
-        assert isinstance(result, TrainingSummary)
-        return result
-
-    summary = run(as_json, work)
+    summary = run_flow(
+        training_pipeline,
+        TrainingSummary,
+        as_json,
+        "training",
+        trainer=trainer,
+        device=device,
+        promote=promote,
+    )
 
     def human() -> None:
         m = summary.metrics

@@ -14,7 +14,11 @@ def load_labelled(engine: Engine, seed: int) -> pd.DataFrame:
     """Every labelled listing with its split: id, designation, description, label, batch_id, split."""
     query = (
         select(
-            Product.id, Product.content_hash, Product.designation, Product.description, Product.label,
+            Product.id,
+            Product.content_hash,
+            Product.designation,
+            Product.description,
+            Product.label,
             Product.batch_id,
         )
         .where(Product.label.is_not(None))
@@ -23,7 +27,9 @@ def load_labelled(engine: Engine, seed: int) -> pd.DataFrame:
     with engine.connect() as connection:
         frame = pd.read_sql(query, connection)
     if frame.empty:
-        raise DataError("the catalogue has no labelled listing yet; ingest data first (rakuten-mlops ingest sample)")
+        raise DataError(
+            "the catalogue has no labelled listing yet; ingest data first (rakuten-mlops ingest sample)"
+        )
     frame["description"] = frame["description"].fillna("")
     frame["split"] = assign_splits(frame["content_hash"].tolist(), seed)
     return frame

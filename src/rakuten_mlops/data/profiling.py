@@ -68,9 +68,9 @@ def profile(engine: Engine) -> DataProfile:
             select(Product.label, func.count()).where(Product.label.is_not(None)).group_by(Product.label)
         ).all()
         missing = connection.execute(
-            select(func.count()).select_from(Product).where(
-                (Product.description.is_(None)) | (func.trim(Product.description) == "")
-            )
+            select(func.count())
+            .select_from(Product)
+            .where((Product.description.is_(None)) | (func.trim(Product.description) == ""))
         ).scalar_one()
         same_text = (
             select(func.count().label("n"), func.count(func.distinct(Product.label)).label("labels"))

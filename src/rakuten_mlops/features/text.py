@@ -32,7 +32,7 @@ def _is_missing(text: object) -> bool:
     return isinstance(text, float) and math.isnan(text)
 
 
-def clean_text(text: str | None, *, fold_accents: bool = False) -> str:
+def clean_text(text: str | None, *, fold_accents: bool = False, normalise_numbers: bool = True) -> str:
     """Return the listing text normalised for the featurizer ("" for None/NaN)."""
     if _is_missing(text):
         return ""
@@ -48,10 +48,13 @@ def clean_text(text: str | None, *, fold_accents: bool = False) -> str:
     text = text.lower()
     if fold_accents and not text.isascii():
         text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_LIGATURES)))
-    text = _DIGITS.sub(NUMBER_TOKEN, text)
+    if normalise_numbers:
+        text = _DIGITS.sub(NUMBER_TOKEN, text)
     return _SPACES.sub(" ", text).strip()
 
 
-def clean_texts(texts: Iterable[str | None], *, fold_accents: bool = False) -> list[str]:
+def clean_texts(
+    texts: Iterable[str | None], *, fold_accents: bool = False, normalise_numbers: bool = True
+) -> list[str]:
     """Clean every text of a column (list, Series or array); None/NaN become ""."""
-    return [clean_text(t, fold_accents=fold_accents) for t in texts]
+    return [clean_text(t, fold_accents=fold_accents, normalise_numbers=normalise_numbers) for t in texts]

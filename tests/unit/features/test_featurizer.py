@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -12,6 +14,7 @@ from rakuten_mlops.features.vectorizers import FeatureConfig, TextFeaturizer
 DESIGNATIONS = ["Pompe piscine 12m3", "Peluche ours brun", "Console Nintendo Switch", "Pompe de piscine"]
 DESCRIPTIONS: list[str | None] = ["<p>Filtre à sable</p>", None, "Manette incluse", ""]
 SMALL = FeatureConfig(min_df=1)
+PER_FIELD = FeatureConfig(min_df=1, designation_weight=1.0, description_weight=1.0, listing_weight=0.0)
 
 
 def test_transform_returns_float32_csr_with_one_row_per_listing() -> None:
@@ -33,7 +36,7 @@ def test_fitting_twice_gives_identical_matrices_and_names() -> None:
 
 
 def test_feature_names_are_readable_and_prefixed_by_field_and_kind() -> None:
-    config = FeatureConfig(min_df=1, designation_chars=True, description_chars=True)
+    config = replace(PER_FIELD, designation_chars=True, description_chars=True)
     featurizer = TextFeaturizer(config).fit(DESIGNATIONS, DESCRIPTIONS)
     names = set(featurizer.get_feature_names())
     assert {"designation:word:pompe", "designation:word:pompe piscine", "description:word:filtre"} <= names
@@ -41,8 +44,8 @@ def test_feature_names_are_readable_and_prefixed_by_field_and_kind() -> None:
 
 
 def test_designation_weight_scales_designation_columns_only() -> None:
-    light = TextFeaturizer(FeatureConfig(min_df=1, designation_weight=1.0, designation_chars=True))
-    heavy = TextFeaturizer(FeatureConfig(min_df=1, designation_weight=3.0, designation_chars=True))
+    light = TextFeaturizer(replace(PER_FIELD, designation_weight=1.0, designation_chars=True))
+    heavy = TextFeaturizer(replace(PER_FIELD, designation_weight=3.0, designation_chars=True))
     a = light.fit_transform(DESIGNATIONS, DESCRIPTIONS).toarray()
     b = heavy.fit_transform(DESIGNATIONS, DESCRIPTIONS).toarray()
     is_designation = np.array([n.startswith("designation:") for n in light.get_feature_names()])
@@ -54,12 +57,12 @@ def test_designation_weight_scales_designation_columns_only() -> None:
 def test_cleaning_happens_inside_the_featurizer() -> None:
     featurizer = TextFeaturizer(SMALL).fit(DESIGNATIONS, DESCRIPTIONS)
     plain = featurizer.transform(["pompe piscine 7m3"], ["filtre a sable"])
-    noisy = featurizer.transform(["  <b>POMPE</b>   Piscine 99M3 "], ["<p>Filtre &agrave; sable</p>"])
+    noisy = featurizer.transform(["  <b>POMPE</b>   Piscine 7M3 "], ["<p>Filtre &agrave; sable</p>"])
     assert np.allclose(plain.toarray(), noisy.toarray())
 
 
 def test_hashing_mode_has_a_fixed_width_and_needs_no_vocabulary() -> None:
-    config = FeatureConfig(hashing=True, hashing_features=2**10, designation_chars=True)
+    config = replace(PER_FIELD, hashing=True, hashing_features=2**10, designation_chars=True)
     featurizer = TextFeaturizer(config)
     matrix = featurizer.fit_transform(DESIGNATIONS, DESCRIPTIONS)
     assert matrix.shape == (4, 3 * 2**10) and matrix.dtype == np.float32
@@ -81,3 +84,17 @@ def test_mismatched_lengths_and_unfitted_use_are_refused() -> None:
         TextFeaturizer(SMALL).transform(DESIGNATIONS, DESCRIPTIONS)
     with pytest.raises(DataError, match="empty"):
         TextFeaturizer(SMALL).fit(["", None], ["a", "b"])  # type: ignore[list-item]
+
+
+def test_default_listing_vocabulary_spans_both_fields_and_keeps_numbers() -> None:
+    featurizer = TextFeaturizer(SMALL).fit(DESIGNATIONS, DESCRIPTIONS)
+    names = set(featurizer.get_feature_names())
+    assert {"listing:word:pompe piscine", "listing:word:12m3", "listing:word:filtre"} <= names
+    assert "listing:word:12m3 filtre" in names  # a bigram across designation and description
+    normalised = TextFeaturizer(replace(SMALL, normalise_numbers=True)).fit(DESIGNATIONS, DESCRIPTIONS)
+    assert "listing:word:0m0" in set(normalised.get_feature_names())
+
+
+def test_a_config_without_any_designation_block_is_refused() -> None:
+    with pytest.raises(ModelError, match="designation_weight or listing_weight"):
+        FeatureConfig(designation_weight=0.0, listing_weight=0.0)

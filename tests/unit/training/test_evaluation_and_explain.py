@@ -85,6 +85,6 @@ def test_top_terms_name_each_class_vocabulary(model: TextClassifierModel) -> Non
 
 def test_explain_names_the_obvious_token(model: TextClassifierModel) -> None:
     reasons = explain(model, "piscine lot neuf", None, k=5)
-    assert reasons[0][0].startswith("designation:") and "piscine" in reasons[0][0]
+    assert reasons[0][0].startswith("listing:word:") and "piscine" in reasons[0][0]
     assert reasons[0][1] > 0 and len(reasons) == 5
     assert explain(model, "", None) == []

@@ -74,7 +74,7 @@ def test_params_describe_the_model_for_mlflow(model: TextClassifierModel) -> Non
     params = model.params()
     assert params["head"] == "linear" and params["n_classes"] == 4 and params["trainer"] == "sklearn"
     assert (
-        params["features.designation_weight"] == 1.0
+        params["features.listing_weight"] == 1.0
         and params["trainer.loss"] == model.trainer_params["loss"]
     )
 

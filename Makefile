@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 TORCH_VERSION := 2.13.0
+API_PORT ?= 8000
 DEMO_ROWS ?= 20000
 PYTEST_ARGS ?=
 
@@ -37,12 +38,13 @@ system-deps: ## Debian packages the tests use: the PostgreSQL server binaries
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "The tests need PostgreSQL's server binaries (initdb, pg_ctl): sudo apt-get install postgresql"; exit 1; fi
 
-demo: install ## Create the database, ingest sample listings, profile them, train and promote a champion
+demo: install ## Database, sample listings, profile, train and promote a champion, then serve the API
 	$(BIN)/rakuten-mlops db upgrade
 	$(BIN)/rakuten-mlops ingest sample --rows $(DEMO_ROWS)
 	$(BIN)/rakuten-mlops data profile
 	$(BIN)/rakuten-mlops train
 	$(BIN)/rakuten-mlops models list
+	$(BIN)/rakuten-mlops serve --host 127.0.0.1 --port $(API_PORT)
 
 test: install install-torch system-deps ## Run the whole test suite (installs what it needs first)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ import typer
 from rakuten_mlops.commands.common import apply_defaults
 from rakuten_mlops.commands.data import data_app, db_app, ingest_app
 from rakuten_mlops.commands.models import models_app, predict_command, train_command
+from rakuten_mlops.commands.serve import serve_command
 
 app = typer.Typer(
     help="Rakuten product classification: data, training, serving and monitoring.", no_args_is_help=True
@@ -22,6 +23,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.command("train")(train_command)
 app.command("predict")(predict_command)
+app.command("serve")(serve_command)
 
 
 @app.callback()

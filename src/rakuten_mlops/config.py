@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     ingest_chunk_rows: Annotated[int, Field(alias="INGEST_CHUNK_ROWS", ge=100)] = 20_000
     split_seed: Annotated[int, Field(alias="SPLIT_SEED")] = 42
     promotion_min_improvement: Annotated[float, Field(alias="PROMOTION_MIN_IMPROVEMENT", ge=0.0)] = 0.0
+    # How often each API worker checks whether the champion alias moved (POST /model/reload is immediate).
+    model_poll_seconds: Annotated[float, Field(alias="MODEL_POLL_SECONDS", ge=0.0)] = 30.0
+    # Off only to measure what the inference log costs (scripts/bench_serving.py); keep it on.
+    inference_log: Annotated[bool, Field(alias="INFERENCE_LOG")] = True
 
     @field_validator("mlops_home", mode="after")
     @classmethod

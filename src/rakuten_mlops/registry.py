@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,25 +140,32 @@ class Registry:
         """Every version, newest first, with aliases, tags and its run's metrics."""
         if not self.exists():
             return []
+        aliases = self._aliases()
+        found = self._call("listing versions", self._client.search_model_versions, f"name='{self.name}'")
+        return [self._info(v, aliases) for v in sorted(found, key=lambda m: int(m.version), reverse=True)]
+
+    def version_info(self, version: str) -> VersionInfo:
+        """One version with its aliases, tags and its run's metrics."""
+        found = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
+        return self._info(found, self._aliases())
+
+    def _aliases(self) -> dict[str, list[str]]:
         aliases: dict[str, list[str]] = {}
         for alias, version in self._client.get_registered_model(self.name).aliases.items():
             aliases.setdefault(str(version), []).append(alias)
-        found = self._call("listing versions", self._client.search_model_versions, f"name='{self.name}'")
-        infos = []
-        for v in sorted(found, key=lambda m: int(m.version), reverse=True):
-            metrics = self._client.get_run(v.run_id).data.metrics if v.run_id else {}
-            created = datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(timespec="seconds")
-            infos.append(
-                VersionInfo(
-                    str(v.version),
-                    sorted(aliases.get(str(v.version), [])),
-                    v.run_id,
-                    created,
-                    dict(v.tags),
-                    dict(metrics),
-                )
-            )
-        return infos
+        return aliases
+
+    def _info(self, v: ModelVersion, aliases: dict[str, list[str]]) -> VersionInfo:
+        metrics = self._client.get_run(v.run_id).data.metrics if v.run_id else {}
+        created = datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(timespec="seconds")
+        return VersionInfo(
+            str(v.version),
+            sorted(aliases.get(str(v.version), [])),
+            v.run_id,
+            created,
+            dict(v.tags),
+            dict(metrics),
+        )
 
     def history(self) -> list[dict[str, Any]]:
         """Champion events, oldest first: version, action, at, reason, previous."""
@@ -275,8 +282,11 @@ class Registry:
         """Download a version's model folder (MLmodel, artifacts, code) into target."""
         target.mkdir(parents=True, exist_ok=True)
         try:
+            # Resolve the storage location through this client: a models:/ URI would be resolved
+            # through MLflow's process-wide registry URI, which a server process never sets.
+            location = self._client.get_model_version_download_uri(self.name, version)
             path = download_artifacts(
-                artifact_uri=f"models:/{self.name}/{version}",
+                artifact_uri=location,
                 dst_path=str(target),
                 tracking_uri=self._client._tracking_client.tracking_uri,
             )
@@ -307,8 +317,3 @@ def native_model_path(model_dir: Path) -> Path:
     if not found:
         raise ModelError(f"{model_dir} holds no model.joblib: not a model logged by this project")
     return found[0]
-
-
-def as_dict(decision: GateDecision) -> dict[str, Any]:
-    """A gate decision as plain data."""
-    return asdict(decision)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from rakuten_mlops.cli import app
 from rakuten_mlops.data.sample import generate_listings, write_rakuten_files
+from rakuten_mlops.db.migrate import head_revision
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -30,7 +32,7 @@ def test_db_upgrade_reports_revisions(runner: CliRunner, mlops_home: Path) -> No
     assert first.exit_code == 0 and again.exit_code == 0
     assert (last_json(first.stdout)["from_revision"], last_json(again.stdout)["from_revision"]) == (
         None,
-        "0001",
+        head_revision(),
     )
     assert (mlops_home / "app.db").is_file()
 
@@ -157,3 +159,13 @@ def test_predict_without_a_champion_says_so(runner: CliRunner, tmp_path: Path) -
     assert result.exit_code == 1
     assert "has no champion yet; train one first" in result.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_serve_refuses_a_port_in_use_naming_it(runner: CliRunner) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is in use" in result.stderr

@@ -61,3 +61,26 @@ class Product(Base):
     imageid: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("ingestion_batches.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+ID_TYPE = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements INTEGER keys
+
+
+class Prediction(Base):
+    """One prediction served by the API, written exactly once (request_id is unique)."""
+
+    __tablename__ = "predictions"
+    __table_args__ = (Index("ix_predictions_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    model_version: Mapped[str] = mapped_column(String(32))
+    designation: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    prdtypecode: Mapped[str] = mapped_column(String(64))
+    confidence: Mapped[float] = mapped_column(Float)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    # Filled by POST /feedback: the true code, which makes live accuracy measurable.
+    true_prdtypecode: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

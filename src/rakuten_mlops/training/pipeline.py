@@ -12,7 +12,7 @@ import json
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -177,14 +177,10 @@ def gate_and_promote(
     champion_version, champion_f1 = champion_score(registry, test)
     decision = decide(version, score, champion_version, champion_f1, min_improvement)
     if not promote:
-        decision = GateDecision(
-            False, f"promotion disabled (--no-promote); {decision.reason}", *_rest(decision)
+        decision = replace(
+            decision, promote=False, reason=f"promotion disabled (--no-promote); {decision.reason}"
         )
     registry.record_decision(decision)
     if decision.promote:
         registry.promote(version, decision.reason)
     return decision
-
-
-def _rest(d: GateDecision) -> tuple[str, float, str | None, float | None, float]:
-    return d.challenger_version, d.challenger_score, d.champion_version, d.champion_score, d.min_improvement

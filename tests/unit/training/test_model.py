@@ -73,10 +73,7 @@ def test_load_refuses_other_format_versions_and_foreign_files(
 def test_params_describe_the_model_for_mlflow(model: TextClassifierModel) -> None:
     params = model.params()
     assert params["head"] == "linear" and params["n_classes"] == 4 and params["trainer"] == "sklearn"
-    assert (
-        params["features.listing_weight"] == 1.0
-        and params["trainer.loss"] == model.trainer_params["loss"]
-    )
+    assert params["features.listing_weight"] == 1.0 and params["trainer.loss"] == model.trainer_params["loss"]
 
 
 # Behavioural tests (Made-With-ML style): invariance and minimum functionality.

@@ -1,0 +1,377 @@
+"""Serving benchmark: our API vs `mlflow models serve` on the same registered model, side by side.
+
+Trains a small model on generated listings, registers and promotes it, then starts on
+127.0.0.1, with the same worker count:
+
+- `ours`: `rakuten-mlops serve` (native model, inference log on, to SQLite),
+- `ours-nolog`: the same with INFERENCE_LOG=false (what the log costs),
+- `mlflow`: `mlflow models serve -m models:/NAME@champion --env-manager local`.
+
+A load generator in its own process sends single-listing requests at each concurrency for a
+fixed, bounded time, then 1,000-item batches. Servers are measured in interleaved rounds;
+the report gives medians over rounds. Everything talks to 127.0.0.1 only.
+
+    python scripts/bench_serving.py --rounds 3 --seconds 8 --output bench-results/serving.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+GOAL_THROUGHPUT_RATIO = 3.0
+GOAL_P99_RATIO = 1 / 3
+GOAL_BATCH_ITEMS_PER_S = 20_000
+GOAL_LOG_COST = 0.10
+SERVERS = ("ours", "ours-nolog", "mlflow")
+
+
+# ---------------------------------------------------------------- load generator (child process)
+
+
+def _payload(server: str, listings: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    if server == "mlflow":
+        return "/invocations", {"dataframe_records": listings}
+    if len(listings) == 1:
+        return "/predict", listings[0]
+    return "/predict/batch", {"items": listings}
+
+
+async def _load(
+    url: str,
+    server: str,
+    listings: list[dict[str, Any]],
+    concurrency: int,
+    seconds: float,
+    batch: int,
+    max_requests: int,
+) -> dict[str, Any]:
+    import httpx
+
+    latencies: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(index: int, client: httpx.AsyncClient) -> None:
+        nonlocal errors, sent
+        position = index * 7
+        while time.perf_counter() < deadline and sent < max_requests:
+            sent += 1
+            chunk = [listings[(position + i) % len(listings)] for i in range(batch)]
+            position += batch
+            path, body = _payload(server, chunk)
+            started = time.perf_counter()
+            try:
+                response = await client.post(path, json=body)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.perf_counter() - started)
+            errors += 0 if ok else 1
+
+    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) as client:
+        await client.post(*_payload(server, listings[:batch]))  # warm up the connection and the model
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i, client) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return (
+            latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+        )
+
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 3),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        "items_per_s": round(len(latencies) * batch / elapsed, 1),
+        "p50_ms": round(pct(0.50), 2),
+        "p95_ms": round(pct(0.95), 2),
+        "p99_ms": round(pct(0.99), 2),
+    }
+
+
+def _run_load(
+    url: str,
+    server: str,
+    listings_path: Path,
+    concurrency: int,
+    seconds: float,
+    batch: int,
+    max_requests: int,
+) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        __file__,
+        "--load",
+        url,
+        "--server",
+        server,
+        "--listings",
+        str(listings_path),
+        "--concurrency",
+        str(concurrency),
+        "--seconds",
+        str(seconds),
+        "--batch",
+        str(batch),
+        "--max-requests",
+        str(max_requests),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=seconds * 4 + 120)
+    if done.returncode != 0:
+        return {"errors": -1, "failed": done.stderr.strip()[-400:]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# ---------------------------------------------------------------- setup
+
+
+def _prepare_model(home: Path, rows: int) -> dict[str, str]:
+    """Ingest generated listings, train, register and promote; return the environment of the servers."""
+    from rakuten_mlops.config import load_settings
+    from rakuten_mlops.data.catalogue import load_labelled
+    from rakuten_mlops.data.ingestion import ingest_sample
+    from rakuten_mlops.db import make_engine, upgrade
+    from rakuten_mlops.registry import Registry
+    from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
+
+    settings = load_settings(MLOPS_HOME=str(home)).prepare()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    ingest_sample(engine, rows, seed=11)
+    frame = load_labelled(engine, settings.split_seed)
+    engine.dispose()
+    parts = split_frames(frame)
+    trained = fit_and_evaluate(parts, "sklearn", "cpu", seed=1)
+    run_id, uri, model_id = log_training_run(trained, frame, parts, settings)
+    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
+    version = registry.register(uri, run_id, model_id)
+    registry.promote(str(version.version), "serving benchmark")
+    return {
+        "MLOPS_HOME": str(home),
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MODEL_NAME": settings.model_name,
+    }
+
+
+def _listings(count: int, path: Path) -> None:
+    from rakuten_mlops.data.sample import generate_listings
+
+    frame = generate_listings(count, seed=99)
+    records = [
+        {"designation": d, "description": (s if isinstance(s, str) and s else None)}
+        for d, s in zip(frame["designation"], frame["description"], strict=True)
+    ]
+    path.write_text(json.dumps(records), encoding="utf-8")
+
+
+def _start(server: str, env: dict[str, str], workers: int, logs: Path) -> tuple[Any, str]:
+    from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
+
+    port = free_port()
+    bin_dir = str(Path(sys.executable).parent)
+    environment = {**os.environ, **env, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}"}
+    if server == "mlflow":
+        model = f"models:/{env['MODEL_NAME']}@champion"
+        command = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            model,
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+        health = "/ping"
+    else:
+        if server == "ours-nolog":
+            environment["INFERENCE_LOG"] = "false"
+        command = api_command(port, workers)
+        health = "/ready"
+    process = ServiceProcess(command, environment, logs / f"{server}.log").start()
+    url = f"http://127.0.0.1:{port}"
+    process.wait_http(url + health, timeout=180)
+    return process, url
+
+
+# ---------------------------------------------------------------- report
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float:
+    values = [r[key] for r in runs if key in r]
+    return round(statistics.median(values), 2) if values else float("nan")
+
+
+def _summarise(raw: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, dict[str, float]]]:
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    for server, scenarios in raw.items():
+        summary[server] = {}
+        for scenario, runs in scenarios.items():
+            summary[server][scenario] = {
+                key: _median(runs, key)
+                for key in ("requests_per_s", "items_per_s", "p50_ms", "p95_ms", "p99_ms")
+            } | {
+                "errors": sum(max(r.get("errors", 0), 0) for r in runs),
+                "failed_runs": sum(1 for r in runs if r.get("errors") == -1),
+            }
+    return summary
+
+
+def _goals(summary: dict[str, dict[str, dict[str, float]]], top: str) -> list[str]:
+    ours, base, nolog = summary.get("ours", {}), summary.get("mlflow", {}), summary.get("ours-nolog", {})
+    lines = []
+    if top in ours and top in base:
+        ratio = ours[top]["requests_per_s"] / base[top]["requests_per_s"]
+        p99 = ours[top]["p99_ms"] / base[top]["p99_ms"]
+        errors = ours[top]["errors"] + ours[top]["failed_runs"]
+        lines.append(
+            f"{top}: throughput {ratio:.1f}x mlflow ({'met' if ratio >= GOAL_THROUGHPUT_RATIO else 'MISSED'}"
+            f" >= {GOAL_THROUGHPUT_RATIO:.0f}x), errors {errors} ({'met' if errors == 0 else 'MISSED'})"
+        )
+        lines.append(
+            f"{top}: p99 {p99:.2f}x mlflow's ({'met' if p99 <= GOAL_P99_RATIO else 'MISSED'} <= 1/3)"
+        )
+    if "batch" in ours:
+        items = ours["batch"]["items_per_s"]
+        lines.append(
+            f"batch: {items:,.0f} items/s ({'met' if items >= GOAL_BATCH_ITEMS_PER_S else 'MISSED'}"
+            f" >= {GOAL_BATCH_ITEMS_PER_S:,})"
+        )
+    if top in ours and top in nolog:
+        cost = 1 - ours[top]["requests_per_s"] / nolog[top]["requests_per_s"]
+        lines.append(
+            f"{top}: inference log costs {cost:.1%} of throughput "
+            f"({'met' if cost <= GOAL_LOG_COST else 'MISSED'} <= {GOAL_LOG_COST:.0%})"
+        )
+    return lines
+
+
+def _table(summary: dict[str, dict[str, dict[str, float]]]) -> str:
+    lines = [
+        "| scenario | server | req/s | items/s | p50 ms | p95 ms | p99 ms | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    scenarios = sorted({s for per in summary.values() for s in per}, key=lambda s: (s == "batch", len(s), s))
+    for scenario in scenarios:
+        for server in SERVERS:
+            row = summary.get(server, {}).get(scenario)
+            if row is not None:
+                lines.append(
+                    f"| {scenario} | {server} | {row['requests_per_s']:,.0f} | {row['items_per_s']:,.0f} | "
+                    f"{row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {row['errors']:.0f} |"
+                )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write its JSON; exit 0 even when a goal is missed (the JSON says so)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rows", type=int, default=6_000, help="training rows of the served model")
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each single-item scenario")
+    parser.add_argument("--batches", type=int, default=15, help="1,000-item batches sent per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--max-requests", type=int, default=50_000, help="cap per scenario (bounded load)")
+    parser.add_argument("--output", type=Path, default=Path("bench-results/serving.json"))
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--server", help=argparse.SUPPRESS)
+    parser.add_argument("--listings", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load:
+        listings = json.loads(args.listings.read_text(encoding="utf-8"))
+        result = asyncio.run(
+            _load(
+                args.load,
+                args.server,
+                listings,
+                int(args.concurrency),
+                args.seconds,
+                args.batch,
+                args.max_requests,
+            )
+        )
+        print(json.dumps(result))
+        return 0
+
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
+    print(f"training the served model on {args.rows} generated listings in {work} ...", flush=True)
+    env = _prepare_model(work / "mlops", args.rows)
+    listings_path = work / "listings.json"
+    _listings(2_000, listings_path)
+    running = {}
+    raw: dict[str, dict[str, list[dict[str, Any]]]] = {s: {} for s in servers}
+    try:
+        for server in servers:
+            print(f"starting {server} ...", flush=True)
+            running[server] = _start(server, env, args.workers, work / "logs")
+        for round_number in range(args.rounds):
+            order = servers[round_number % len(servers) :] + servers[: round_number % len(servers)]
+            for server in order:
+                url = running[server][1]
+                for level in levels:
+                    result = _run_load(url, server, listings_path, level, args.seconds, 1, args.max_requests)
+                    raw[server].setdefault(f"c{level}", []).append(result)
+                    print(f"round {round_number + 1} {server} c={level}: {result}", flush=True)
+                result = _run_load(url, server, listings_path, 1, 600, 1_000, args.batches)
+                raw[server].setdefault("batch", []).append(result)
+                print(f"round {round_number + 1} {server} batch: {result}", flush=True)
+    finally:
+        for process, _ in running.values():
+            process.stop()
+    summary = _summarise(raw)
+    report = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "settings": {
+            "workers": args.workers,
+            "rounds": args.rounds,
+            "seconds": args.seconds,
+            "rows": args.rows,
+        },
+        "summary": summary,
+        "goals": _goals(summary, f"c{max(levels)}"),
+        "raw": raw,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(_table(summary))
+    print("\n".join(report["goals"]))
+    print(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The model in service and how it is replaced: load the new champion aside, then swap one reference.
+
+A request reads `holder.current` once and keeps that object until it answers, so requests
+in flight finish on the old model while new ones get the new one; nothing is mutated in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import numpy as np
+from anyio import to_thread
+
+from rakuten_mlops.data.categories import category_label
+from rakuten_mlops.registry import Registry
+from rakuten_mlops.training.explain import explain
+from rakuten_mlops.training.model import TextClassifierModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The model's answer for one listing (before request ids are attached)."""
+
+    label: str
+    confidence: float
+    top_k: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model version ready to serve, with what /model reports about it."""
+
+    name: str
+    version: str
+    model: TextClassifierModel
+    run_id: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def score(self, designations: Sequence[str], descriptions: Sequence[str | None], k: int) -> list[Scored]:
+        """Vectorised scoring of listings: one featurize and one matrix product for the whole batch."""
+        proba = self.model.predict_proba(designations, descriptions)
+        k = min(k, proba.shape[1])
+        top = (
+            np.argpartition(-proba, k - 1, axis=1)[:, :k]
+            if k < proba.shape[1]
+            else np.tile(np.arange(proba.shape[1]), (proba.shape[0], 1))
+        )
+        classes = self.model.classes
+        results = []
+        for row, idx in zip(proba, top, strict=True):
+            ordered = idx[np.argsort(-row[idx], kind="stable")]
+            pairs = [(classes[j], float(row[j])) for j in ordered]
+            results.append(Scored(pairs[0][0], pairs[0][1], pairs))
+        return results
+
+    def explain(self, designation: str, description: str | None, k: int = 10) -> list[tuple[str, float]]:
+        """The features that contributed most to this listing's predicted class."""
+        return explain(self.model, designation, description, k=k)
+
+
+class ModelSource(Protocol):
+    """Where champions come from (the MLflow registry in production)."""
+
+    def champion_version(self) -> str | None:
+        """The version the champion alias points at, or None."""
+        ...
+
+    def load(self, version: str) -> LoadedModel:
+        """Load one version for serving."""
+        ...
+
+
+class RegistrySource:
+    """Champions from the MLflow registry, loaded as native models (no pyfunc in the hot path)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def champion_version(self) -> str | None:
+        """The champion's version, or None before the first promotion."""
+        champion = self.registry.champion()
+        return None if champion is None else str(champion.version)
+
+    def load(self, version: str) -> LoadedModel:
+        """Download and load a version with its run's metrics."""
+        info = self.registry.version_info(version)
+        return LoadedModel(
+            name=self.registry.name,
+            version=version,
+            model=self.registry.load_model(version),
+            run_id=info.run_id,
+            metrics=info.metrics,
+        )
+
+
+class ModelHolder:
+    """Holds the model in service; `refresh` loads a new champion and swaps it in atomically."""
+
+    def __init__(
+        self,
+        source: ModelSource,
+        on_swap: Callable[[str | None, str | None], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.current: LoadedModel | None = None
+        self.last_error: str | None = None
+        self._on_swap = on_swap
+        self._lock = asyncio.Lock()
+
+    @property
+    def version(self) -> str | None:
+        """The version in service, or None."""
+        current = self.current
+        return None if current is None else current.version
+
+    async def refresh(self) -> tuple[bool, str | None]:
+        """Load the champion if it changed; return (changed, previous version). Blocking I/O runs in a thread."""
+        async with self._lock:  # one load at a time; a second caller waits and then sees it is current
+            previous = self.version
+            wanted = await to_thread.run_sync(self.source.champion_version)
+            if wanted is None or wanted == previous:
+                self.last_error = None
+                return False, previous
+            loaded = await to_thread.run_sync(self.source.load, wanted)
+            self.current = loaded  # the swap: one reference assignment
+            self.last_error = None
+            log.info("serving model version %s (was %s)", wanted, previous)
+            if self._on_swap is not None:
+                self._on_swap(wanted, previous)
+            return True, previous
+
+    async def poll(self, interval: float) -> None:
+        """Refresh forever every `interval` seconds; errors are logged and retried, never raised."""
+        while True:
+            await asyncio.sleep(interval)
+            await self.try_refresh()
+
+    async def try_refresh(self) -> None:
+        """Refresh, recording (not raising) a failure such as an unreachable registry."""
+        try:
+            await self.refresh()
+        except Exception as exc:  # the registry may be down; serving the current model goes on
+            self.last_error = str(exc)
+            log.warning("could not refresh the champion model: %s", exc)
+
+
+def code_value(label: str) -> int | str:
+    """A Rakuten code as an int ("2583" -> 2583); other labels unchanged."""
+    return int(label) if label.isdigit() and len(label) < 19 else label
+
+
+def label_name(label: str) -> str | None:
+    """The category name of a code, when it is a Rakuten code."""
+    return category_label(label) if label.isdigit() else None

@@ -1,0 +1,310 @@
+"""The inference log: every prediction stored once in `predictions`, even through a database outage.
+
+Requests only append to an in-memory queue. One background thread writes the queue to the
+database in batches. When a write fails (the database is down), the batch is appended to a
+spool file under MLOPS_HOME/spool and fsync'ed; the thread retries the spool every few
+seconds and replays it once the database answers. Every insert skips request ids already
+stored, so a replay after a half-finished attempt never duplicates a row. Stopping drains the
+queue (to the database or the spool) before returning.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from rakuten_mlops.db.models import Prediction
+
+log = logging.getLogger(__name__)
+SPOOL_GLOB = "predictions-*.jsonl"
+
+
+def storable(text: str | None) -> str | None:
+    """Text a database accepts: no NUL characters (PostgreSQL refuses them) and no lone surrogates."""
+    if text is None:
+        return None
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+@dataclass(frozen=True)
+class PredictionRecord:
+    """One served prediction, as stored."""
+
+    request_id: str
+    created_at: datetime
+    model_version: str
+    designation: str
+    description: str | None
+    prdtypecode: str
+    confidence: float
+    latency_ms: float
+
+    def row(self) -> dict[str, Any]:
+        """Column values for the insert, with texts made storable."""
+        values = asdict(self)
+        values["designation"] = storable(self.designation) or ""
+        values["description"] = storable(self.description)
+        return values
+
+    def to_json(self) -> str:
+        """One spool line."""
+        values = self.row()
+        values["created_at"] = self.created_at.isoformat()
+        return json.dumps(values, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, line: str) -> PredictionRecord:
+        """Parse a spool line."""
+        values = json.loads(line)
+        values["created_at"] = datetime.fromisoformat(values["created_at"])
+        return cls(**values)
+
+
+def _insert_ignoring_duplicates(engine: Engine, rows: list[dict[str, Any]]) -> None:
+    dialect = engine.dialect.name
+    statement: Any
+    if dialect == "postgresql":
+        statement = postgresql.insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
+    elif dialect == "sqlite":
+        statement = sqlite.insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
+    else:  # pragma: no cover - the settings only accept sqlite and postgresql
+        statement = insert(Prediction)
+    with engine.begin() as connection:
+        connection.execute(statement, rows)
+
+
+class InferenceLog:
+    """Batched, outage-proof writer of PredictionRecords (one thread per process)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        spool_dir: Path,
+        *,
+        batch_size: int = 500,
+        flush_interval: float = 0.25,
+        retry_interval: float = 2.0,
+        on_pending: Callable[[int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.spool_dir = Path(spool_dir)
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.retry_interval = retry_interval
+        self._on_pending = on_pending
+        self._queue: queue.SimpleQueue[PredictionRecord] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._idle = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._spool_path = self.spool_dir / f"predictions-{os.getpid()}-{uuid.uuid4().hex[:8]}.jsonl"
+        self._spooled = 0
+        self._queued = 0  # submitted but not yet written anywhere
+        self._next_replay = 0.0
+        self.database_ok = True
+        self.written = 0
+
+    # ------------------------------------------------------------ public
+
+    @property
+    def pending(self) -> int:
+        """Records not yet in the database: queued in memory plus spooled on disk."""
+        return self._queued + self._spooled
+
+    def start(self) -> InferenceLog:
+        """Start the writer thread; spool files left by an earlier process are replayed by it."""
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._spooled = sum(_count_lines(p) for p in self._replayable())
+        self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
+        self._thread.start()
+        return self
+
+    def submit(self, records: list[PredictionRecord]) -> None:
+        """Queue records for writing; never blocks on the database."""
+        with self._idle:
+            self._queued += len(records)
+        for record in records:
+            self._queue.put(record)
+        self._report()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued so far has left memory (stored or spooled)."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._queued > 0:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(min(left, 0.05))
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Drain the queue (to the database, or the spool if it is down) and stop the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._drain_now()  # anything submitted after the thread's last pass
+
+    # ------------------------------------------------------------ thread
+
+    def _run(self) -> None:
+        while True:
+            stopping = self._stop.is_set()
+            batch = self._take(self.flush_interval if not stopping else 0.0)
+            if self._spooled and time.monotonic() >= self._next_replay:
+                self._replay()
+            if batch:
+                self._write(batch)
+            elif stopping:
+                if self._spooled and self.database_ok:
+                    self._replay()
+                return
+
+    def _take(self, wait: float) -> list[PredictionRecord]:
+        batch: list[PredictionRecord] = []
+        try:
+            batch.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+        except queue.Empty:
+            return batch
+        while len(batch) < self.batch_size:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _drain_now(self) -> None:
+        batch = self._take(0.0)
+        while batch:
+            self._write(batch)
+            batch = self._take(0.0)
+
+    def _write(self, batch: list[PredictionRecord]) -> None:
+        if self.database_ok and not self._spooled:
+            try:
+                _insert_ignoring_duplicates(self.engine, [r.row() for r in batch])
+                self.written += len(batch)
+                self._done(len(batch), spooled=0)
+                return
+            except SQLAlchemyError as exc:
+                self._outage(exc)
+        # While the database is down (or older rows wait in the spool) new rows join the spool,
+        # so rows are replayed in the order they were served.
+        self._append_spool(batch)
+        self._done(len(batch), spooled=len(batch))
+
+    def _outage(self, exc: Exception) -> None:
+        if self.database_ok:
+            log.warning("inference log: database unavailable, spooling to %s (%s)", self.spool_dir, exc)
+        self.database_ok = False
+        self._next_replay = time.monotonic() + self.retry_interval
+
+    def _append_spool(self, batch: list[PredictionRecord]) -> None:
+        with self._spool_path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(r.to_json() + "\n" for r in batch))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _replay(self) -> None:
+        for path in self._replayable():
+            try:
+                replayed = _replay_file(self.engine, path, self.batch_size)
+            except SQLAlchemyError as exc:
+                self._outage(exc)
+                return
+            except OSError:
+                continue  # another worker is replaying it, or it vanished
+            self.written += replayed
+            with self._idle:
+                self._spooled = max(0, self._spooled - replayed)
+            self._report()
+        if not self.database_ok:
+            log.warning("inference log: database is back, spool replayed")
+        self.database_ok = True
+        with self._idle:
+            self._spooled = sum(_count_lines(p) for p in self._replayable())
+
+    def _replayable(self) -> list[Path]:
+        """This writer's spool file and those of processes that are gone (never a live worker's)."""
+        found = []
+        for path in sorted(self.spool_dir.glob(SPOOL_GLOB)):
+            pid = _pid_of(path)
+            if path == self._spool_path or pid is None or pid == os.getpid() or not _alive(pid):
+                found.append(path)
+        return found
+
+    def _done(self, count: int, spooled: int) -> None:
+        with self._idle:
+            self._queued -= count
+            self._spooled += spooled
+            self._idle.notify_all()
+        self._report()
+
+    def _report(self) -> None:
+        if self._on_pending is not None:
+            self._on_pending(self.pending)
+
+
+def _pid_of(path: Path) -> int | None:
+    parts = path.stem.split("-")
+    return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for _ in handle)
+    except OSError:
+        return 0
+
+
+def _replay_file(engine: Engine, path: Path, batch_size: int) -> int:
+    """Insert a spool file's rows (skipping ids already stored), then delete it; return rows read."""
+    with path.open("r+", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError if another worker holds it
+        records = []
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(PredictionRecord.from_json(line))
+            except (ValueError, TypeError, KeyError):
+                # Only a write cut short by a crash leaves a broken line; keep it for a human.
+                log.error("inference log: skipping unreadable line %d of %s", number, path)
+                with path.with_suffix(".rejected").open("a", encoding="utf-8") as bad:
+                    bad.write(line if line.endswith("\n") else line + "\n")
+        for start in range(0, len(records), batch_size):
+            _insert_ignoring_duplicates(engine, [r.row() for r in records[start : start + batch_size]])
+        path.unlink()
+    return len(records)

@@ -1,0 +1,115 @@
+"""Every Prometheus metric of the API in one place.
+
+With several uvicorn workers, `PROMETHEUS_MULTIPROC_DIR` must be set before the workers
+start (``rakuten-mlops serve`` does it); each worker then writes its samples to files in
+that folder and `/metrics` aggregates them, so counters are not sharded per worker.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+TEXT_BUCKETS = (0, 10, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000)
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess_mode() -> bool:
+    """Whether samples are shared between worker processes through files."""
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
+class ApiMetrics:
+    """The API's metrics, registered in their own registry (one per app, so tests can build many)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.predictions = Counter(
+            "rakuten_predictions_total",
+            "Listings classified, by predicted code and model version.",
+            ["prdtypecode", "model_version"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "rakuten_prediction_latency_seconds",
+            "Time to classify one request (single or batch), model work only.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.errors = Counter(
+            "rakuten_request_errors_total",
+            "Requests answered with an error, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.text_length = Histogram(
+            "rakuten_text_length_chars",
+            "Length of the texts received, by field.",
+            ["field"],
+            buckets=TEXT_BUCKETS,
+            registry=r,
+        )
+        self.model_info = Gauge(
+            "rakuten_model_info",
+            "1 for the model version in service, 0 for versions served before.",
+            ["version"],
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        self.model_loaded = Gauge(
+            "rakuten_model_loaded",
+            "1 when a champion model is loaded.",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+        self.log_pending = Gauge(
+            "rakuten_inference_log_pending",
+            "Predictions not yet stored in the database (queued or spooled to disk).",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.live_accuracy = Gauge(
+            "rakuten_live_accuracy",
+            "Share of correct predictions among the latest feedback (POST /feedback).",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.feedback = Counter(
+            "rakuten_feedback_total",
+            "Feedback received, by whether the prediction was correct.",
+            ["correct"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            "rakuten_http_requests_total",
+            "HTTP requests, by route template, method and status code.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_latency = Histogram(
+            "rakuten_http_request_duration_seconds",
+            "HTTP request duration, by route template and method.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def set_model(self, version: str | None, previous: str | None) -> None:
+        """Flag the version in service (and the previous one as retired)."""
+        if previous is not None and previous != version:
+            self.model_info.labels(version=previous).set(0)
+        if version is not None:
+            self.model_info.labels(version=version).set(1)
+        self.model_loaded.set(1 if version is not None else 0)
+
+    def render(self) -> bytes:
+        """The exposition text of every metric (aggregated over workers in multiprocess mode)."""
+        if multiprocess_mode():
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)

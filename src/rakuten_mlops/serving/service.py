@@ -1,0 +1,139 @@
+"""What a prediction request does: score off the event loop, count it, queue it for the log."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from anyio import to_thread
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from rakuten_mlops.db.models import Prediction as PredictionRow
+from rakuten_mlops.db.models import utcnow
+from rakuten_mlops.errors import DatabaseError
+from rakuten_mlops.serving.holder import LoadedModel, Scored, code_value, label_name
+from rakuten_mlops.serving.inference_log import InferenceLog, PredictionRecord
+from rakuten_mlops.serving.metrics import ApiMetrics
+from rakuten_mlops.serving.schemas import ClassScore, Listing, Prediction
+
+LIVE_ACCURACY_WINDOW = 500  # latest feedback rows the live accuracy is computed over
+
+
+class PredictionService:
+    """Scores listings with the model in service and records every answer."""
+
+    def __init__(
+        self, metrics: ApiMetrics, inference_log: InferenceLog | None, engine: Engine | None, top_k: int = 3
+    ) -> None:
+        self.metrics = metrics
+        self.inference_log = inference_log
+        self.engine = engine
+        self.top_k = top_k
+
+    async def predict(self, model: LoadedModel, listings: Sequence[Listing], route: str) -> list[Prediction]:
+        """Classify listings in one vectorised call in a worker thread, then log and count them."""
+        designations = [item.designation for item in listings]
+        descriptions = [item.description for item in listings]
+        start = time.perf_counter()
+        scored = await to_thread.run_sync(model.score, designations, descriptions, self.top_k)
+        elapsed = time.perf_counter() - start
+        self.metrics.latency.labels(route=route).observe(elapsed)
+        return self._record(model, listings, scored, elapsed)
+
+    def _record(
+        self, model: LoadedModel, listings: Sequence[Listing], scored: list[Scored], elapsed: float
+    ) -> list[Prediction]:
+        now = datetime.now(UTC)
+        latency_ms = elapsed * 1000.0
+        answers: list[Prediction] = []
+        records: list[PredictionRecord] = []
+        counts: dict[str, int] = {}
+        lengths = self.metrics.text_length
+        for listing, result in zip(listings, scored, strict=True):
+            request_id = uuid.uuid4().hex
+            counts[result.label] = counts.get(result.label, 0) + 1
+            lengths.labels(field="designation").observe(len(listing.designation))
+            lengths.labels(field="description").observe(len(listing.description or ""))
+            answers.append(
+                Prediction(
+                    prdtypecode=code_value(result.label),
+                    label=label_name(result.label),
+                    confidence=result.confidence,
+                    top_k=[
+                        ClassScore(prdtypecode=code_value(c), label=label_name(c), probability=p)
+                        for c, p in result.top_k
+                    ],
+                    model_version=model.version,
+                    request_id=request_id,
+                )
+            )
+            records.append(
+                PredictionRecord(
+                    request_id=request_id,
+                    created_at=now,
+                    model_version=model.version,
+                    designation=listing.designation,
+                    description=listing.description,
+                    prdtypecode=result.label,
+                    confidence=result.confidence,
+                    latency_ms=latency_ms,
+                )
+            )
+        for label, count in counts.items():
+            self.metrics.predictions.labels(prdtypecode=label, model_version=model.version).inc(count)
+        if self.inference_log is not None:
+            self.inference_log.submit(records)
+        return answers
+
+    # ------------------------------------------------------------ feedback
+
+    def record_feedback(self, request_id: str, true_code: str) -> tuple[str, bool, float | None] | None:
+        """Store the true code of a logged prediction; (predicted, correct, live accuracy), None if unknown."""
+        engine = self._engine()
+        if self.inference_log is not None:
+            self.inference_log.flush(timeout=5.0)  # the prediction may still be queued
+        try:
+            with engine.begin() as connection:
+                predicted = connection.execute(
+                    select(PredictionRow.prdtypecode).where(PredictionRow.request_id == request_id)
+                ).scalar_one_or_none()
+                if predicted is None:
+                    return None
+                connection.execute(
+                    update(PredictionRow)
+                    .where(PredictionRow.request_id == request_id)
+                    .values(true_prdtypecode=true_code, feedback_at=utcnow())
+                )
+            accuracy = self.live_accuracy()
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"the prediction log database is unavailable: {exc.__class__.__name__}"
+            ) from exc
+        correct = predicted == true_code
+        self.metrics.feedback.labels(correct=str(correct).lower()).inc()
+        return predicted, correct, accuracy
+
+    def live_accuracy(self) -> float | None:
+        """Accuracy over the latest feedback rows (None before any feedback); also sets the gauge."""
+        engine = self._engine()
+        latest = (
+            select(PredictionRow.prdtypecode, PredictionRow.true_prdtypecode)
+            .where(PredictionRow.true_prdtypecode.is_not(None))
+            .order_by(PredictionRow.feedback_at.desc())
+            .limit(LIVE_ACCURACY_WINDOW)
+        )
+        with engine.connect() as connection:
+            rows = connection.execute(latest).all()
+        if not rows:
+            return None
+        accuracy = sum(1 for predicted, true in rows if predicted == true) / len(rows)
+        self.metrics.live_accuracy.set(accuracy)
+        return accuracy
+
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise DatabaseError("this API runs without a database; feedback cannot be stored")
+        return self.engine

@@ -1,0 +1,68 @@
+"""A trained registry built once per session and copied for each API test (tests may promote)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rakuten_mlops.config import Settings, get_settings, load_settings
+from rakuten_mlops.data.catalogue import load_labelled
+from rakuten_mlops.data.ingestion import ingest_sample
+from rakuten_mlops.db import make_engine, upgrade
+from rakuten_mlops.registry import Registry
+from rakuten_mlops.serving import create_app
+from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
+
+ADMIN_KEY = "test-admin-key"
+
+
+@pytest.fixture(scope="session")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MLOPS_HOME with a catalogue and two registered versions: v1 champion, v2 not promoted."""
+    home = tmp_path_factory.mktemp("trained") / "mlops"
+    settings = load_settings(MLOPS_HOME=str(home)).prepare()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    ingest_sample(engine, 3_000, seed=5)
+    frame = load_labelled(engine, settings.split_seed)
+    engine.dispose()
+    parts = split_frames(frame)
+    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
+    for seed in (1, 2):
+        trained = fit_and_evaluate(parts, "sklearn", "cpu", seed=seed)
+        run_id, uri, model_id = log_training_run(trained, frame, parts, settings)
+        registry.register(uri, run_id, model_id)
+    registry.promote("1", "test fixture")
+    return home
+
+
+@pytest.fixture
+def api_settings(trained_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings of a private copy of the trained home, with an admin key."""
+    home = tmp_path / "mlops"
+    shutil.copytree(trained_home, home)
+    for name in ("DATABASE_URL", "MLFLOW_TRACKING_URI", "MODEL_NAME", "API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLOPS_HOME", str(home))
+    monkeypatch.setenv("API_KEY", ADMIN_KEY)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield get_settings().prepare()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(api_settings: Settings) -> Iterator[TestClient]:
+    """A TestClient over the real app (lifespan run: champion loaded, log writer started)."""
+    with TestClient(create_app(api_settings, poll_seconds=0)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin() -> dict[str, str]:
+    """Headers of an admin request."""
+    return {"X-API-Key": ADMIN_KEY}

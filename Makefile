@@ -32,11 +32,15 @@ $(VENV)/.torch: $(VENV)/.installed
 
 install-torch: $(VENV)/.torch ## Add PyTorch for the torch trainer (CPU build where one is available)
 
-system-deps: ## Debian packages the tests use: the PostgreSQL server binaries
-	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prometheus (promtool)
+	@missing=""; \
+	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	else echo "The tests need PostgreSQL's server binaries (initdb, pg_ctl): sudo apt-get install postgresql"; exit 1; fi
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "The tests need these Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi
 
 demo: install ## Database, sample listings, profile, train and promote a champion, then serve the API
 	$(BIN)/rakuten-mlops db upgrade

@@ -84,6 +84,19 @@ class ApiMetrics:
             ["correct"],
             registry=r,
         )
+        # Written by the monitor-and-retrain flow into drift_reports; the API reads the latest row.
+        self.drift_share = Gauge(
+            "rakuten_drift_share",
+            "Share of monitored features that drifted in the latest drift report (0 before any).",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
+        self.drift_detected = Gauge(
+            "rakuten_drift_detected",
+            "1 when the latest drift report found drift over the threshold.",
+            registry=r,
+            multiprocess_mode="mostrecent",
+        )
         self.http_requests = Counter(
             "rakuten_http_requests_total",
             "HTTP requests, by route template, method and status code.",

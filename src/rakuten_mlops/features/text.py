@@ -19,10 +19,10 @@ _BLOCK_TAG = re.compile(
 )
 _ANY_TAG = re.compile(r"<(?:[a-zA-Z/!][^<>]*)>")
 _DIGITS = re.compile(r"\d+")
-_SPACES = re.compile(r"\s+")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 # Ligatures NFKD leaves alone but a French shopper types either way.
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+_HAS_LIGATURE = re.compile("[œæß]")  # translate() is slow on long non-ASCII texts: only when needed
 NUMBER_TOKEN = "0"
 
 
@@ -34,9 +34,9 @@ def _is_missing(text: object) -> bool:
 
 def clean_text(text: str | None, *, fold_accents: bool = False, normalise_numbers: bool = True) -> str:
     """Return the listing text normalised for the featurizer ("" for None/NaN)."""
-    if _is_missing(text):
-        return ""
     if not isinstance(text, str):
+        if _is_missing(text):
+            return ""
         text = str(text)
     if "&" in text:
         text = html.unescape(text)
@@ -47,10 +47,12 @@ def clean_text(text: str | None, *, fold_accents: bool = False, normalise_number
         text = unicodedata.normalize("NFKC", text)
     text = text.lower()
     if fold_accents and not text.isascii():
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text.translate(_LIGATURES)))
+        if _HAS_LIGATURE.search(text):
+            text = text.translate(_LIGATURES)
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     if normalise_numbers:
         text = _DIGITS.sub(NUMBER_TOKEN, text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # the same whitespace set as \s+, several times faster
 
 
 def clean_texts(

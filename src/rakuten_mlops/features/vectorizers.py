@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 from sklearn.pipeline import Pipeline
 
 from rakuten_mlops.errors import DataError, ModelError
+from rakuten_mlops.features.fast_tfidf import fast_transform, supports
 from rakuten_mlops.features.text import clean_texts
 
 Field = Literal["designation", "description", "listing"]
@@ -182,10 +183,15 @@ class TextFeaturizer:
         """Return the float32 CSR feature matrix of listings, one row per listing."""
         self._require_fitted()
         texts = self._prepare(designations, descriptions)
-        parts = [
-            v.transform(texts[b.field]) * b.weight
-            for b, v in zip(self._blocks, self._vectorizers, strict=True)
-        ]
+        parts = []
+        for block, vectorizer in zip(self._blocks, self._vectorizers, strict=True):
+            column = texts[block.field]
+            part = (
+                fast_transform(vectorizer, column) if supports(vectorizer) else vectorizer.transform(column)
+            )
+            parts.append(part if block.weight == 1.0 else part * block.weight)
+        if len(parts) == 1 and parts[0].dtype == np.float32 and parts[0].has_sorted_indices:
+            return parts[0]  # the default single listing block: no stacking copy
         return _stack(parts)
 
     def get_feature_names(self) -> list[str]:

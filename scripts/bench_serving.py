@@ -47,6 +47,36 @@ def _payload(server: str, listings: list[dict[str, Any]]) -> tuple[str, dict[str
     return "/predict/batch", {"items": listings}
 
 
+def _request_bytes(path: str, body: dict[str, Any]) -> bytes:
+    payload = json.dumps(body).encode("utf-8")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode("ascii") + payload
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
+    """Send one pre-encoded request on a kept-alive connection; return the status code."""
+    writer.write(request)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {
+        k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)
+    }
+    if "content-length" in headers:
+        await reader.readexactly(int(headers["content-length"]))
+    else:  # chunked
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    return status
+
+
 async def _load(
     url: str,
     server: str,
@@ -56,36 +86,43 @@ async def _load(
     batch: int,
     max_requests: int,
 ) -> dict[str, Any]:
-    import httpx
-
+    """A minimal keep-alive HTTP/1.1 client: the load generator must cost far less than the servers."""
+    host, port = url.removeprefix("http://").split(":")
+    requests = []
+    for start in range(0, len(listings), batch):
+        chunk = [listings[(start + i) % len(listings)] for i in range(batch)]
+        requests.append(_request_bytes(*_payload(server, chunk)))
     latencies: list[float] = []
     errors = 0
     sent = 0
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async def worker(index: int, client: httpx.AsyncClient) -> None:
+    async def worker(index: int) -> None:
         nonlocal errors, sent
+        reader, writer = await asyncio.open_connection(host, int(port))
         position = index * 7
-        while time.perf_counter() < deadline and sent < max_requests:
-            sent += 1
-            chunk = [listings[(position + i) % len(listings)] for i in range(batch)]
-            position += batch
-            path, body = _payload(server, chunk)
-            started = time.perf_counter()
-            try:
-                response = await client.post(path, json=body)
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            latencies.append(time.perf_counter() - started)
-            errors += 0 if ok else 1
+        try:
+            while time.perf_counter() < deadline and sent < max_requests:
+                sent += 1
+                started = time.perf_counter()
+                try:
+                    ok = await _exchange(reader, writer, requests[position % len(requests)]) == 200
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    ok = False
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                latencies.append(time.perf_counter() - started)
+                errors += 0 if ok else 1
+                position += 1
+        finally:
+            writer.close()
 
-    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=limits) as client:
-        await client.post(*_payload(server, listings[:batch]))  # warm up the connection and the model
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(i, client) for i in range(concurrency)))
-        elapsed = time.perf_counter() - started
+    warm_reader, warm_writer = await asyncio.open_connection(host, int(port))
+    await _exchange(warm_reader, warm_writer, requests[0])  # warm up the model and caches
+    warm_writer.close()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    elapsed = time.perf_counter() - started
     latencies.sort()
 
     def pct(q: float) -> float:
@@ -294,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each single-item scenario")
     parser.add_argument("--batches", type=int, default=15, help="1,000-item batches sent per round")
+    parser.add_argument("--batch-concurrency", type=int, default=1, help="batches in flight at once")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--servers", default=",".join(SERVERS))
@@ -306,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.load:
         listings = json.loads(args.listings.read_text(encoding="utf-8"))
-        result = asyncio.run(
+        try:  # the client's own overhead, not the servers', should be small
+            from uvloop import run as run_loop
+        except ImportError:
+            run_loop = asyncio.run
+        result = run_loop(
             _load(
                 args.load,
                 args.server,
@@ -341,7 +383,9 @@ def main(argv: list[str] | None = None) -> int:
                     result = _run_load(url, server, listings_path, level, args.seconds, 1, args.max_requests)
                     raw[server].setdefault(f"c{level}", []).append(result)
                     print(f"round {round_number + 1} {server} c={level}: {result}", flush=True)
-                result = _run_load(url, server, listings_path, 1, 600, 1_000, args.batches)
+                result = _run_load(
+                    url, server, listings_path, args.batch_concurrency, 600, 1_000, args.batches
+                )
                 raw[server].setdefault("batch", []).append(result)
                 print(f"round {round_number + 1} {server} batch: {result}", flush=True)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -56,6 +57,12 @@ def test_every_served_prediction_is_logged_once(client: TestClient, api_settings
     client.post("/predict", json={"designation": ""})  # refused: not served, not logged
     client.app.state.inference_log.flush()  # type: ignore[attr-defined]
     assert logged_rows(api_settings) == 8
+    engine = make_engine(api_settings.db_url)
+    with engine.connect() as connection:
+        row = connection.execute(select(Prediction).where(Prediction.designation == "Drone camera 4k")).one()
+    engine.dispose()
+    assert row.model_version == "1" and row.description is None and 0 < row.confidence <= 1
+    assert abs((datetime.now(UTC) - row.created_at.replace(tzinfo=UTC)).total_seconds()) < 120
 
 
 def test_explain_lists_contributing_words(client: TestClient) -> None:
@@ -132,3 +139,30 @@ def test_without_a_champion_predict_and_ready_answer_503(api_settings: Settings)
         for response in (client.get("/ready"), client.post("/predict", json={"designation": "x"})):
             assert response.status_code == 503
             assert "no champion model is loaded yet" in response.json()["detail"]
+
+
+def test_concurrent_requests_are_scored_together_and_answered_individually(api_settings: Settings) -> None:
+    import asyncio
+
+    import httpx
+
+    from rakuten_mlops.serving import create_app
+
+    designations = [f"{word} {i}" for i, word in enumerate(["piscine", "livre", "drone", "tasse", "lego"] * 6)]
+
+    async def scenario() -> tuple[list[dict], list[dict], int]:
+        app = create_app(api_settings, poll_seconds=0)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                together = await asyncio.gather(
+                    *(client.post("/predict", json={"designation": d}) for d in designations)
+                )
+                calls_together = app.state.service.queue.batches
+                alone = [(await client.post("/predict", json={"designation": d})) for d in designations]
+        return [r.json() for r in together], [r.json() for r in alone], calls_together
+
+    together, alone, calls = asyncio.run(scenario())
+    assert calls < len(designations)  # batched, not one scoring call per request
+    assert [t["prdtypecode"] for t in together] == [a["prdtypecode"] for a in alone]
+    assert [t["confidence"] for t in together] == pytest.approx([a["confidence"] for a in alone])

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -48,16 +49,12 @@ class LoadedModel:
         """Vectorised scoring of listings: one featurize and one matrix product for the whole batch."""
         proba = self.model.predict_proba(designations, descriptions)
         k = min(k, proba.shape[1])
-        top = (
-            np.argpartition(-proba, k - 1, axis=1)[:, :k]
-            if k < proba.shape[1]
-            else np.tile(np.arange(proba.shape[1]), (proba.shape[0], 1))
-        )
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+        best = np.take_along_axis(proba, order, axis=1)
         classes = self.model.classes
         results = []
-        for row, idx in zip(proba, top, strict=True):
-            ordered = idx[np.argsort(-row[idx], kind="stable")]
-            pairs = [(classes[j], float(row[j])) for j in ordered]
+        for indices, probabilities in zip(order.tolist(), best.tolist(), strict=True):
+            pairs = [(classes[j], p) for j, p in zip(indices, probabilities, strict=True)]
             results.append(Scored(pairs[0][0], pairs[0][1], pairs))
         return results
 
@@ -92,12 +89,10 @@ class RegistrySource:
     def load(self, version: str) -> LoadedModel:
         """Download and load a version with its run's metrics."""
         info = self.registry.version_info(version)
+        model = self.registry.load_model(version)
+        model.predict_proba(["warm up"], [None])  # builds lookup tables before the first request
         return LoadedModel(
-            name=self.registry.name,
-            version=version,
-            model=self.registry.load_model(version),
-            run_id=info.run_id,
-            metrics=info.metrics,
+            name=self.registry.name, version=version, model=model, run_id=info.run_id, metrics=info.metrics
         )
 
 
@@ -152,11 +147,13 @@ class ModelHolder:
             log.warning("could not refresh the champion model: %s", exc)
 
 
+@cache
 def code_value(label: str) -> int | str:
     """A Rakuten code as an int ("2583" -> 2583); other labels unchanged."""
     return int(label) if label.isdigit() and len(label) < 19 else label
 
 
+@cache
 def label_name(label: str) -> str | None:
     """The category name of a code, when it is a Rakuten code."""
     return category_label(label) if label.isdigit() else None

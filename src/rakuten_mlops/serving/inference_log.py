@@ -19,19 +19,21 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert
-from sqlalchemy.dialects import postgresql, sqlite
+import psycopg2
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rakuten_mlops.db.models import Prediction
 
 log = logging.getLogger(__name__)
 SPOOL_GLOB = "predictions-*.jsonl"
+# The PostgreSQL insert talks to psycopg2 directly, so its errors arrive unwrapped.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, psycopg2.Error)
 
 
 def storable(text: str | None) -> str | None:
@@ -60,12 +62,22 @@ class PredictionRecord:
     confidence: float
     latency_ms: float
 
+    def values(self) -> tuple[Any, ...]:
+        """Column values in COLUMNS order, with texts made storable."""
+        return (
+            self.request_id,
+            self.created_at.astimezone(UTC),
+            self.model_version,
+            storable(self.designation) or "",
+            storable(self.description),
+            self.prdtypecode,
+            self.confidence,
+            self.latency_ms,
+        )
+
     def row(self) -> dict[str, Any]:
-        """Column values for the insert, with texts made storable."""
-        values = asdict(self)
-        values["designation"] = storable(self.designation) or ""
-        values["description"] = storable(self.description)
-        return values
+        """Column values by name, with texts made storable."""
+        return dict(zip(COLUMNS, self.values(), strict=True))
 
     def to_json(self) -> str:
         """One spool line."""
@@ -81,17 +93,43 @@ class PredictionRecord:
         return cls(**values)
 
 
-def _insert_ignoring_duplicates(engine: Engine, rows: list[dict[str, Any]]) -> None:
-    dialect = engine.dialect.name
-    statement: Any
-    if dialect == "postgresql":
-        statement = postgresql.insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
-    elif dialect == "sqlite":
-        statement = sqlite.insert(Prediction).on_conflict_do_nothing(index_elements=["request_id"])
-    else:  # pragma: no cover - the settings only accept sqlite and postgresql
-        statement = insert(Prediction)
+COLUMNS = tuple(PredictionRecord.__dataclass_fields__)
+_TABLE = Prediction.__tablename__
+_INSERT = {
+    "sqlite": f"INSERT INTO {_TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    "ON CONFLICT (request_id) DO NOTHING",
+    "postgresql": f"INSERT INTO {_TABLE} ({', '.join(COLUMNS)}) VALUES %s ON CONFLICT (request_id) DO NOTHING",
+}
+
+
+def _insert_ignoring_duplicates(engine: Engine, records: list[PredictionRecord]) -> None:
+    """Insert records, skipping request ids already stored, in one statement per batch.
+
+    Straight to the driver: SQLAlchemy's per-row parameter processing cost 30 ms per 1,000 rows,
+    a third of what serving those rows cost.
+    """
+    rows = [r.values() for r in records]
     with engine.begin() as connection:
-        connection.execute(statement, rows)
+        if engine.dialect.name == "postgresql":
+            from psycopg2.extras import execute_values
+
+            cursor = connection.connection.cursor()
+            try:
+                execute_values(cursor, _INSERT["postgresql"], rows, page_size=1_000)
+            finally:
+                cursor.close()
+        else:
+            # SQLite stores DateTime as SQLAlchemy's text format, which the ORM reads back.
+            stamps: dict[datetime, str] = {}  # the rows of one request share their timestamp
+            as_text = [
+                (
+                    r[0],
+                    stamps.get(r[1]) or stamps.setdefault(r[1], r[1].strftime("%Y-%m-%d %H:%M:%S.%f")),
+                    *r[2:],
+                )
+                for r in rows
+            ]
+            connection.exec_driver_sql(_INSERT["sqlite"], as_text)
 
 
 class InferenceLog:
@@ -113,7 +151,7 @@ class InferenceLog:
         self.flush_interval = flush_interval
         self.retry_interval = retry_interval
         self._on_pending = on_pending
-        self._queue: queue.SimpleQueue[PredictionRecord] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[PredictionRecord]] = queue.SimpleQueue()  # one list per request
         self._stop = threading.Event()
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -143,8 +181,7 @@ class InferenceLog:
         """Queue records for writing; never blocks on the database."""
         with self._idle:
             self._queued += len(records)
-        for record in records:
-            self._queue.put(record)
+        self._queue.put(records)
         self._report()
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -182,14 +219,21 @@ class InferenceLog:
                 return
 
     def _take(self, wait: float) -> list[PredictionRecord]:
+        """Wait up to `wait` s for a first record, then gather more for up to flush_interval s.
+
+        Gathering matters: writing each request as it arrives costs one transaction per
+        request and, at a few hundred requests a second, about a tenth of the throughput.
+        """
         batch: list[PredictionRecord] = []
         try:
-            batch.append(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
+            batch.extend(self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait())
         except queue.Empty:
             return batch
+        deadline = time.monotonic() + (self.flush_interval if wait > 0 else 0.0)
         while len(batch) < self.batch_size:
+            left = deadline - time.monotonic()
             try:
-                batch.append(self._queue.get_nowait())
+                batch.extend(self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait())
             except queue.Empty:
                 break
         return batch
@@ -203,11 +247,11 @@ class InferenceLog:
     def _write(self, batch: list[PredictionRecord]) -> None:
         if self.database_ok and not self._spooled:
             try:
-                _insert_ignoring_duplicates(self.engine, [r.row() for r in batch])
+                _insert_ignoring_duplicates(self.engine, batch)
                 self.written += len(batch)
                 self._done(len(batch), spooled=0)
                 return
-            except SQLAlchemyError as exc:
+            except DATABASE_ERRORS as exc:
                 self._outage(exc)
         # While the database is down (or older rows wait in the spool) new rows join the spool,
         # so rows are replayed in the order they were served.
@@ -230,7 +274,7 @@ class InferenceLog:
         for path in self._replayable():
             try:
                 replayed = _replay_file(self.engine, path, self.batch_size)
-            except SQLAlchemyError as exc:
+            except DATABASE_ERRORS as exc:
                 self._outage(exc)
                 return
             except OSError:
@@ -305,6 +349,6 @@ def _replay_file(engine: Engine, path: Path, batch_size: int) -> int:
                 with path.with_suffix(".rejected").open("a", encoding="utf-8") as bad:
                     bad.write(line if line.endswith("\n") else line + "\n")
         for start in range(0, len(records), batch_size):
-            _insert_ignoring_duplicates(engine, [r.row() for r in records[start : start + batch_size]])
+            _insert_ignoring_duplicates(engine, records[start : start + batch_size])
         path.unlink()
     return len(records)

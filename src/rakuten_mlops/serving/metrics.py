@@ -8,7 +8,10 @@ that folder and `/metrics` aggregates them, so counters are not sharded per work
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -19,6 +22,26 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 def multiprocess_mode() -> bool:
     """Whether samples are shared between worker processes through files."""
     return bool(os.environ.get(MULTIPROC_ENV))
+
+
+def observe_many(histogram: Any, values: Sequence[float]) -> None:
+    """Observe many values in one pass (a batch of 1,000 texts): same result as observe() per value.
+
+    prometheus-client has no bulk observe; per-value calls cost more than scoring a short listing,
+    so this counts bucket hits with numpy and adds them to the child's bucket and sum values.
+    """
+    buckets = getattr(histogram, "_buckets", None)
+    upper = getattr(histogram, "_upper_bounds", None)
+    if buckets is None or upper is None or len(values) < 8:
+        for value in values:
+            histogram.observe(value)
+        return
+    data = np.asarray(values, dtype=np.float64)
+    hits = np.bincount(np.searchsorted(np.asarray(upper), data, side="left"), minlength=len(upper))
+    for index, count in enumerate(hits.tolist()):
+        if count:
+            buckets[index].inc(count)
+    histogram._sum.inc(float(data.sum()))
 
 
 class ApiMetrics:

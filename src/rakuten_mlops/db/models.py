@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 HASH_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
@@ -84,3 +84,39 @@ class Prediction(Base):
     # Filled by POST /feedback: the true code, which makes live accuracy measurable.
     true_prdtypecode: Mapped[str | None] = mapped_column(String(64), nullable=True)
     feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DriftReport(Base):
+    """One drift check of the served listings against the champion's training reference."""
+
+    __tablename__ = "drift_reports"
+    __table_args__ = (Index("ix_drift_reports_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    model_version: Mapped[str] = mapped_column(String(32))
+    reference_rows: Mapped[int] = mapped_column(Integer)
+    current_rows: Mapped[int] = mapped_column(Integer)
+    # Which predictions were compared, in words: "last 5000 predictions (2026-11-22T10:00 to ...)".
+    window_description: Mapped[str] = mapped_column(Text)
+    drift_detected: Mapped[bool] = mapped_column(Boolean)
+    drift_share: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    details: Mapped[str] = mapped_column(Text)  # JSON: per-descriptor method, score, threshold, drifted
+    report_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Alert(Base):
+    """Something an operator should look at; acknowledged once someone has."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # drift | accuracy_drop | flow_failed | ...
+    severity: Mapped[str] = mapped_column(String(16))  # info | warning | critical
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text)  # JSON object
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)

@@ -148,7 +148,9 @@ def test_concurrent_requests_are_scored_together_and_answered_individually(api_s
 
     from rakuten_mlops.serving import create_app
 
-    designations = [f"{word} {i}" for i, word in enumerate(["piscine", "livre", "drone", "tasse", "lego"] * 6)]
+    designations = [
+        f"{word} {i}" for i, word in enumerate(["piscine", "livre", "drone", "tasse", "lego"] * 6)
+    ]
 
     async def scenario() -> tuple[list[dict], list[dict], int]:
         app = create_app(api_settings, poll_seconds=0)

@@ -152,9 +152,10 @@ def log_training_run(
         terms = folder / "top_terms.json"
         terms.write_text(json.dumps(top_terms(trained.model, k=15), ensure_ascii=False, indent=1))
         mlflow.log_artifact(str(terms), artifact_path="explanations")
-        reference = parts["train"].sample(
-            n=min(REFERENCE_ROWS, rows["train"]), random_state=settings.split_seed
-        )
+        # Held-out rows: on training rows the model knows every word and is over-confident,
+        # so vocabulary coverage and confidence would "drift" on any new listing.
+        held_out = pd.concat([parts["validation"], parts["test"]])
+        reference = held_out.sample(n=min(REFERENCE_ROWS, len(held_out)), random_state=settings.split_seed)
         reference_path = folder / "reference_sample.parquet"
         reference[["designation", "description", "label"]].to_parquet(reference_path, index=False)
         mlflow.log_artifact(str(reference_path), artifact_path="reference")

@@ -181,25 +181,9 @@ def _run_load(
 
 def _prepare_model(home: Path, rows: int) -> dict[str, str]:
     """Ingest generated listings, train, register and promote; return the environment of the servers."""
-    from rakuten_mlops.config import load_settings
-    from rakuten_mlops.data.catalogue import load_labelled
-    from rakuten_mlops.data.ingestion import ingest_sample
-    from rakuten_mlops.db import make_engine, upgrade
-    from rakuten_mlops.registry import Registry
-    from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
+    from rakuten_mlops.testing.trained import build_trained_home
 
-    settings = load_settings(MLOPS_HOME=str(home)).prepare()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    ingest_sample(engine, rows, seed=11)
-    frame = load_labelled(engine, settings.split_seed)
-    engine.dispose()
-    parts = split_frames(frame)
-    trained = fit_and_evaluate(parts, "sklearn", "cpu", seed=1)
-    run_id, uri, model_id = log_training_run(trained, frame, parts, settings)
-    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
-    version = registry.register(uri, run_id, model_id)
-    registry.promote(str(version.version), "serving benchmark")
+    settings = build_trained_home(home, rows, seed=11)
     return {
         "MLOPS_HOME": str(home),
         "MLFLOW_TRACKING_URI": settings.tracking_uri,

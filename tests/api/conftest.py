@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from rakuten_mlops.config import Settings, get_settings, load_settings
-from rakuten_mlops.data.catalogue import load_labelled
-from rakuten_mlops.data.ingestion import ingest_sample
-from rakuten_mlops.db import make_engine, upgrade
-from rakuten_mlops.registry import Registry
+from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.serving import create_app
-from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
+from rakuten_mlops.testing.trained import build_trained_home
 
 ADMIN_KEY = "test-admin-key"
 
@@ -24,19 +20,7 @@ ADMIN_KEY = "test-admin-key"
 def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """MLOPS_HOME with a catalogue and two registered versions: v1 champion, v2 not promoted."""
     home = tmp_path_factory.mktemp("trained") / "mlops"
-    settings = load_settings(MLOPS_HOME=str(home)).prepare()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    ingest_sample(engine, 3_000, seed=5)
-    frame = load_labelled(engine, settings.split_seed)
-    engine.dispose()
-    parts = split_frames(frame)
-    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
-    for seed in (1, 2):
-        trained = fit_and_evaluate(parts, "sklearn", "cpu", seed=seed)
-        run_id, uri, model_id = log_training_run(trained, frame, parts, settings)
-        registry.register(uri, run_id, model_id)
-    registry.promote("1", "test fixture")
+    build_trained_home(home, 3_000, seed=5, versions=2)
     return home
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
+from flows.hooks import alert_on_failure
 from flows.ingest import retry_on_database_error
 from rakuten_mlops.config import get_settings
 from rakuten_mlops.data.catalogue import load_labelled
@@ -61,7 +62,7 @@ def gate(
     return gate_and_promote(registry, version, score, split_frames(frame)["test"], min_improvement, promote)
 
 
-@flow(name="training-pipeline")
+@flow(name="training-pipeline", on_failure=[alert_on_failure])
 def training_pipeline(
     trainer: Literal["sklearn", "torch"] = "sklearn",
     device: Literal["auto", "cpu", "cuda"] = "auto",

@@ -12,6 +12,7 @@ import typer
 from rakuten_mlops.commands.common import apply_defaults
 from rakuten_mlops.commands.data import data_app, db_app, ingest_app
 from rakuten_mlops.commands.models import models_app, predict_command, train_command
+from rakuten_mlops.commands.monitor import alerts_app, monitor_command, traffic_command
 from rakuten_mlops.commands.serve import serve_command
 
 app = typer.Typer(
@@ -21,9 +22,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
+app.add_typer(alerts_app, name="alerts")
 app.command("train")(train_command)
 app.command("predict")(predict_command)
 app.command("serve")(serve_command)
+app.command("monitor")(monitor_command)
+app.command("traffic")(traffic_command)
 
 
 @app.callback()

@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     # Off only to measure what the inference log costs (scripts/bench_serving.py); keep it on.
     inference_log: Annotated[bool, Field(alias="INFERENCE_LOG")] = True
 
+    # Monitoring (the monitor-and-retrain flow and the API's drift gauges).
+    # Share of monitored descriptors that must drift for the window to count as drifted.
+    drift_threshold: Annotated[float, Field(alias="DRIFT_THRESHOLD", gt=0.0, le=1.0)] = 0.5
+    # How many of the newest predictions a drift check compares with the champion's reference.
+    drift_window: Annotated[int, Field(alias="DRIFT_WINDOW", ge=100)] = 5_000
+    # Labelled listings ingested since the champion was trained before drift triggers a retraining.
+    retrain_min_new_rows: Annotated[int, Field(alias="RETRAIN_MIN_NEW_ROWS", ge=0)] = 1_000
+    # Live accuracy (from feedback) this far below the champion's test accuracy raises an alert...
+    accuracy_drop_tolerance: Annotated[float, Field(alias="ACCURACY_DROP_TOLERANCE", ge=0.0, le=1.0)] = 0.10
+    # ...once at least this many predictions have feedback.
+    accuracy_min_feedback: Annotated[int, Field(alias="ACCURACY_MIN_FEEDBACK", ge=1)] = 50
+    # How long the API keeps the latest drift report before reading the database again.
+    drift_gauge_seconds: Annotated[float, Field(alias="DRIFT_GAUGE_SECONDS", ge=0.0)] = 30.0
+
     @field_validator("mlops_home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:

@@ -294,6 +294,28 @@ class Registry:
             raise ModelError(f"cannot download version {version} of {self.name!r}: {exc.message}") from exc
         return Path(path)
 
+    def run_tags(self, version: str) -> dict[str, str]:
+        """Tags of the training run behind a version (rows per split, trainer, ingestion batches)."""
+        info = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
+        if not info.run_id:
+            return {}
+        return dict(
+            self._call(f"reading the run of version {version}", self._client.get_run, info.run_id).data.tags
+        )
+
+    def download_run_artifact(self, version: str, artifact_path: str, target: Path) -> Path:
+        """Download one artifact of the training run behind a version into target."""
+        info = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
+        if not info.run_id:
+            raise ModelError(f"version {version} of {self.name!r} has no MLflow run, so no {artifact_path}")
+        try:
+            return Path(self._client.download_artifacts(info.run_id, artifact_path, str(target)))
+        except (MlflowException, OSError) as exc:
+            raise ModelError(
+                f"version {version} of {self.name!r} (run {info.run_id}) has no readable {artifact_path} "
+                f"artifact at {self._client.tracking_uri}: {exc}"
+            ) from exc
+
     def load_model(self, version: str) -> TextClassifierModel:
         """Load a version as the native model (no pyfunc, no DataFrame per call)."""
         from rakuten_mlops.training.model import TextClassifierModel

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
 import pandas as pd
 import pytest
 
+from rakuten_mlops.config import Settings, load_settings
+from rakuten_mlops.data.catalogue import load_labelled
+from rakuten_mlops.data.ingestion import ingest_sample
 from rakuten_mlops.data.sample import generate_listings
+from rakuten_mlops.db import make_engine, upgrade
+from rakuten_mlops.registry import Registry
 from rakuten_mlops.training.model import TextClassifierModel
+from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
 from rakuten_mlops.training.trainers import SklearnTrainer
 
 # Above 1,000 rows Evidently tests with distances (Wasserstein, Jensen-Shannon), as in production.
@@ -41,3 +51,37 @@ def drifted_listings() -> pd.DataFrame:
 def same_listings() -> pd.DataFrame:
     """Another sample of the training distribution."""
     return generate_listings(CHECK_ROWS, seed=104)[TEXT]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Registry, int]]:
+    """A home whose catalogue trained version 1 (champion) through the real training pipeline."""
+    home = tmp_path_factory.mktemp("monitoring") / "mlops"
+    settings = load_settings(
+        MLOPS_HOME=str(home),
+        DATABASE_URL=f"sqlite:///{home / 'app.db'}",
+        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
+    ).prepare()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    ingest_sample(engine, 5_000, seed=7)
+    frame = load_labelled(engine, settings.split_seed)
+    engine.dispose()
+    parts = split_frames(frame)
+    trained_model = fit_and_evaluate(parts, "sklearn", "cpu", seed=1)
+    previous_uri = mlflow.get_tracking_uri()
+    run_id, uri, model_id = log_training_run(trained_model, frame, parts, settings)  # sets the global URI
+    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
+    registry.register(uri, run_id, model_id)
+    registry.promote("1", "test fixture")
+    mlflow.set_tracking_uri(previous_uri)
+    yield settings, registry, len(parts["validation"]) + len(parts["test"])
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Iterator[None]:
+    """MLflow's process-wide tracking URI pointed at another, empty store."""
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'other-mlflow.db'}")
+    yield
+    mlflow.set_tracking_uri(previous)

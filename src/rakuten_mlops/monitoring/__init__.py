@@ -20,6 +20,7 @@ from rakuten_mlops.monitoring.alerts import (
     acknowledge,
     list_alerts,
     raise_alert,
+    raise_alert_once,
 )
 from rakuten_mlops.monitoring.descriptors import DESCRIPTOR_COLUMNS, compute_descriptors
 from rakuten_mlops.monitoring.drift import (
@@ -36,7 +37,13 @@ from rakuten_mlops.monitoring.sources import (
     load_current_window,
     load_reference_sample,
 )
-from rakuten_mlops.monitoring.store import StoredDriftReport, latest_drift, recent_drift, record_drift
+from rakuten_mlops.monitoring.store import (
+    StoredDriftReport,
+    latest_drift,
+    recent_drift,
+    record_drift,
+    record_outcome,
+)
 
 __all__ = [
     "ACCURACY_DROP",
@@ -62,6 +69,8 @@ __all__ = [
     "load_current_window",
     "load_reference_sample",
     "raise_alert",
+    "raise_alert_once",
     "recent_drift",
     "record_drift",
+    "record_outcome",
 ]

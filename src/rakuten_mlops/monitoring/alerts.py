@@ -128,3 +128,18 @@ def acknowledge(engine: Engine, alert_id: int, by: str) -> AlertRecord:
             return _record(row)
     except SQLAlchemyError as exc:
         raise database_error(f"acknowledging alert {alert_id}", engine, exc) from exc
+
+
+def raise_alert_once(
+    engine: Engine,
+    kind: str,
+    severity: Severity,
+    message: str,
+    details: dict[str, Any],
+    same: tuple[str, ...] = (),
+) -> tuple[AlertRecord, bool]:
+    """Raise an alert unless an open one of the same kind has the same `same` details; (alert, raised)."""
+    for open_alert in list_alerts(engine, include_acknowledged=False, limit=1000, kind=kind):
+        if all(open_alert.details.get(key) == details.get(key) for key in same):
+            return open_alert, False
+    return raise_alert(engine, kind, severity, message, details), True

@@ -122,6 +122,27 @@ def _chunk_oov(
     return np.divide(unknown, counts, out=np.zeros(len(counts)), where=counts > 0)
 
 
+def _frame(
+    designation: list[str],
+    description: list[str],
+    oov_share: np.ndarray,
+    confidence: np.ndarray,
+    predicted: pd.Series,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "designation_chars": np.fromiter(map(len, designation), dtype=np.int64, count=len(designation)),
+            "description_chars": np.fromiter(map(len, description), dtype=np.int64, count=len(description)),
+            "designation_words": _word_counts(designation),
+            "description_words": _word_counts(description),
+            "oov_share": oov_share,
+            "confidence": confidence,
+            "predicted_class": predicted,
+        },
+        columns=list(DESCRIPTOR_COLUMNS),
+    )
+
+
 def compute_descriptors(listings: pd.DataFrame, model: TextClassifierModel) -> pd.DataFrame:
     """One row of descriptors per listing (columns DESCRIPTOR_COLUMNS), scored by `model` in one call."""
     require_text_columns(listings, "listings frame")
@@ -137,15 +158,42 @@ def compute_descriptors(listings: pd.DataFrame, model: TextClassifierModel) -> p
         )
         best = proba.argmax(axis=1)
         confidence = proba[np.arange(len(best)), best]
-    return pd.DataFrame(
-        {
-            "designation_chars": np.fromiter(map(len, designation), dtype=np.int64, count=len(designation)),
-            "description_chars": np.fromiter(map(len, description), dtype=np.int64, count=len(description)),
-            "designation_words": _word_counts(designation),
-            "description_words": _word_counts(description),
-            "oov_share": _oov_share(model, clean_designation, clean_description),
-            "confidence": confidence.astype(np.float64),
-            "predicted_class": pd.Series(np.asarray(model.classes, dtype=object)[best], dtype=object),
-        },
-        columns=list(DESCRIPTOR_COLUMNS),
+    classes = np.asarray([str(c) for c in model.classes], dtype=object)
+    return _frame(
+        designation,
+        description,
+        _oov_share(model, clean_designation, clean_description),
+        confidence.astype(np.float64),
+        pd.Series(classes[best], dtype=object),
+    )
+
+
+SERVED_COLUMNS = ("prdtypecode", "confidence")
+
+
+def describe_served(predictions: pd.DataFrame, model: TextClassifierModel) -> pd.DataFrame:
+    """Descriptors of served listings, taking the predicted class and confidence from the inference log.
+
+    The API already scored these listings: only the text descriptors and the vocabulary share
+    (against `model`, the champion) are computed here, which is the cheap part.
+    """
+    require_text_columns(predictions, "predictions frame")
+    missing = [c for c in SERVED_COLUMNS if c not in predictions.columns]
+    if missing:
+        raise DataError(
+            f"the predictions frame has no {', '.join(missing)} column; read it with load_current_window"
+        )
+    designation = _texts(predictions["designation"])
+    description = _texts(predictions["description"])
+    oov = _oov_share(
+        model,
+        _clean(model, designation, description=False),
+        _clean(model, description, description=True),
+    )
+    return _frame(
+        designation,
+        description,
+        oov,
+        predictions["confidence"].to_numpy(dtype=np.float64),
+        pd.Series([str(c) for c in predictions["prdtypecode"].tolist()], dtype=object),
     )

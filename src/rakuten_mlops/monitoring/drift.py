@@ -1,4 +1,4 @@
-"""Drift check: Evidently's DataDriftPreset over per-listing descriptors, not over the raw text.
+"""Drift check: Evidently's per-column drift tests over per-listing descriptors, not over the raw text.
 
 Raw text drift in Evidently trains a domain classifier per text column and only says that the
 texts can be told apart; the descriptors (`descriptors.py`) turn each listing into a few numbers
@@ -152,7 +152,7 @@ def compare_descriptors(
     *,
     report_dir: Path | None = None,
 ) -> DriftResult:
-    """Run Evidently's DataDriftPreset over two descriptor frames; write its HTML under report_dir if given."""
+    """Run Evidently's drift test on each descriptor of two frames; write its HTML under report_dir if given."""
     if not 0.0 < threshold <= 1.0:
         raise DataError(f"threshold is a share of drifted descriptors in (0, 1], got {threshold}")
     kinds: dict[str, FeatureKind] = {}
@@ -170,14 +170,17 @@ def compare_descriptors(
         raise DataError("every descriptor is empty on one side; there is nothing to compare")
 
     from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
+    from evidently.metrics import ValueDrift
 
     definition = DataDefinition(
         numerical_columns=[n for n, k in kinds.items() if k == "numerical"],
         categorical_columns=[n for n, k in kinds.items() if k == "categorical"],
     )
     columns = list(kinds)
-    report = Report([DataDriftPreset(columns=columns, drift_share=threshold)], include_tests=True)
+    # One ValueDrift per descriptor is what DataDriftPreset runs per column; the preset adds a
+    # second, legacy drift table and its Plotly widgets over the same columns, which took 2/3
+    # of the check's time. The dataset verdict (share >= threshold) is computed here anyway.
+    report = Report([ValueDrift(column=name) for name in columns], include_tests=True)
     # A constant descriptor (no OOV word in a reference sample) makes Evidently's plots divide by 0.
     with np.errstate(divide="ignore", invalid="ignore"):
         snapshot = report.run(

@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -94,22 +93,13 @@ def load_current_window(
 
 def load_reference_sample(registry: Registry, version: str) -> pd.DataFrame:
     """The reference sample logged with a registered version's training run (designation, description, label)."""
-    info = registry.version_info(str(version))
-    if info.run_id is None:
-        raise ModelError(f"version {version} of {registry.name!r} has no MLflow run, so no reference sample")
-    # The registry's own client is bound to its tracking URI; MLflow's process-wide URI is never used.
-    client = registry._client
     with tempfile.TemporaryDirectory(prefix="rakuten-reference-") as tmp:
         try:
-            path = client.download_artifacts(info.run_id, REFERENCE_ARTIFACT, tmp)
-        except (MlflowException, OSError) as exc:
-            raise ModelError(
-                f"version {version} of {registry.name!r} (run {info.run_id}) has no readable "
-                f"{REFERENCE_ARTIFACT} artifact at {client.tracking_uri}: {exc}; "
-                "retrain it with this version of rakuten_mlops"
-            ) from exc
+            path = registry.download_run_artifact(str(version), REFERENCE_ARTIFACT, Path(tmp))
+        except ModelError as exc:
+            raise ModelError(f"{exc}; retrain it with this version of rakuten_mlops") from exc
         try:
-            frame = pd.read_parquet(Path(path))
+            frame = pd.read_parquet(path)
         except (OSError, ValueError) as exc:
             raise ModelError(f"the reference sample of version {version} cannot be read: {exc}") from exc
     require_text_columns(frame, f"reference sample of version {version}")

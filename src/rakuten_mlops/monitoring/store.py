@@ -98,3 +98,19 @@ def latest_drift(engine: Engine) -> StoredDriftReport | None:
     """The newest drift report, or None before the first check."""
     found = recent_drift(engine, limit=1)
     return found[0] if found else None
+
+
+def record_outcome(engine: Engine, report_id: int, outcome: dict[str, Any]) -> StoredDriftReport:
+    """Add what the monitoring flow did after a check (action, versions) to its report's details."""
+    try:
+        with session_scope(engine) as session:
+            row = session.get(DriftReport, report_id, with_for_update=True)
+            if row is None:
+                raise DataError(f"there is no drift report with id {report_id}")
+            details = json.loads(row.details) if row.details else {}
+            details["outcome"] = outcome
+            row.details = json.dumps(details, default=str)
+            session.flush()
+            return _stored(row)
+    except SQLAlchemyError as exc:
+        raise database_error(f"recording the outcome of drift report {report_id}", engine, exc) from exc

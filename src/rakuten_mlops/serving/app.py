@@ -23,10 +23,12 @@ from rakuten_mlops.db.engine import make_engine
 from rakuten_mlops.db.migrate import ensure_schema
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.serving.drift_gauges import DriftGauges
 from rakuten_mlops.serving.holder import ModelHolder, ModelSource, RegistrySource
 from rakuten_mlops.serving.inference_log import InferenceLog
 from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
+from rakuten_mlops.serving.monitoring_routes import monitoring_router
 from rakuten_mlops.serving.routes import router
 from rakuten_mlops.serving.schemas import MAX_BODY_BYTES
 from rakuten_mlops.serving.service import PredictionService
@@ -99,6 +101,7 @@ def create_app(
         )
         service = PredictionService(metrics, inference_log, engine)
         app.state.settings, app.state.metrics, app.state.holder = settings, metrics, holder
+        app.state.drift_gauges = DriftGauges(engine, metrics, settings.drift_gauge_seconds)
         app.state.service, app.state.inference_log = service, inference_log
         metrics.set_model(None, None)
         await holder.try_refresh()
@@ -126,6 +129,7 @@ def create_app(
     )
     app.state.settings, app.state.metrics = settings, metrics
     app.include_router(router)
+    app.include_router(monitoring_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, metrics=metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 

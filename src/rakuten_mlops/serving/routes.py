@@ -144,4 +144,5 @@ def metrics(request: Request) -> Response:
     """Prometheus exposition format."""
     from prometheus_client import CONTENT_TYPE_LATEST
 
+    request.app.state.drift_gauges.refresh()
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

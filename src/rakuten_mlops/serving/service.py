@@ -14,13 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from rakuten_mlops.db.models import Prediction as PredictionRow
 from rakuten_mlops.db.models import utcnow
 from rakuten_mlops.errors import DatabaseError
+from rakuten_mlops.monitoring.accuracy import live_accuracy
 from rakuten_mlops.serving.batching import ScoringQueue
 from rakuten_mlops.serving.holder import LoadedModel, Scored, code_value, label_name
 from rakuten_mlops.serving.inference_log import InferenceLog, PredictionRecord
 from rakuten_mlops.serving.metrics import ApiMetrics, observe_many
 from rakuten_mlops.serving.schemas import Listing
-
-LIVE_ACCURACY_WINDOW = 500  # latest feedback rows the live accuracy is computed over
 
 
 class PredictionService:
@@ -129,19 +128,9 @@ class PredictionService:
 
     def live_accuracy(self) -> float | None:
         """Accuracy over the latest feedback rows (None before any feedback); also sets the gauge."""
-        engine = self._engine()
-        latest = (
-            select(PredictionRow.prdtypecode, PredictionRow.true_prdtypecode)
-            .where(PredictionRow.true_prdtypecode.is_not(None))
-            .order_by(PredictionRow.feedback_at.desc())
-            .limit(LIVE_ACCURACY_WINDOW)
-        )
-        with engine.connect() as connection:
-            rows = connection.execute(latest).all()
-        if not rows:
-            return None
-        accuracy = sum(1 for predicted, true in rows if predicted == true) / len(rows)
-        self.metrics.live_accuracy.set(accuracy)
+        accuracy = live_accuracy(self._engine()).accuracy
+        if accuracy is not None:
+            self.metrics.live_accuracy.set(accuracy)
         return accuracy
 
     def _engine(self) -> Engine:

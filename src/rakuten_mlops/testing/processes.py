@@ -14,7 +14,7 @@ import httpx
 
 from rakuten_mlops.testing.postgres import free_port
 
-__all__ = ["ServiceProcess", "api_command", "free_port", "wait_http"]
+__all__ = ["ServiceProcess", "api_command", "free_port", "prefect_server_command", "wait_http"]
 
 
 def wait_http(url: str, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -94,4 +94,17 @@ def api_command(port: int, workers: int = 1, log_level: str = "warning") -> list
         str(workers),
         "--log-level",
         log_level,
+    ]
+
+
+def prefect_server_command(port: int) -> list[str]:
+    """The command line of a Prefect server on 127.0.0.1:port with this interpreter's Prefect."""
+    return [
+        str(Path(sys.executable).with_name("prefect")),
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
     ]

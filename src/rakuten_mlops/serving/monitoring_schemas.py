@@ -1,0 +1,58 @@
+"""Bodies of the monitoring routes: alerts and drift reports as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+
+class AlertOut(BaseModel):
+    """One alert raised by the monitoring flow."""
+
+    id: int
+    kind: str
+    severity: Literal["info", "warning", "critical"]
+    message: str
+    details: dict[str, Any]
+    created_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+
+
+class AlertList(BaseModel):
+    """Alerts, newest first."""
+
+    alerts: list[AlertOut]
+
+
+class Acknowledge(BaseModel):
+    """Who acknowledges an alert."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"by": "alice"}]})
+
+    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = "api"
+
+
+class DriftReportOut(BaseModel):
+    """One drift check: verdict, drifted share and the per-descriptor results."""
+
+    id: int
+    created_at: datetime
+    model_version: str
+    reference_rows: int
+    current_rows: int
+    window_description: str
+    drift_detected: bool
+    drift_share: float
+    threshold: float
+    drifted_features: list[str]
+    details: dict[str, Any]
+    report_path: str | None
+
+
+class DriftReportList(BaseModel):
+    """Drift reports, newest first."""
+
+    reports: list[DriftReportOut]

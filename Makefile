@@ -32,10 +32,11 @@ $(VENV)/.torch: $(VENV)/.installed
 
 install-torch: $(VENV)/.torch ## Add PyTorch for the torch trainer (CPU build where one is available)
 
-system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prometheus (promtool)
+system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prometheus (promtool), docker-compose (config)
 	@missing=""; \
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian packages:$$missing"; \
@@ -65,3 +66,6 @@ format: install ## Format and auto-fix the code
 clean: ## Remove the virtual environment, local state and caches
 	rm -rf $(VENV) .mlops .pytest_cache .mypy_cache .ruff_cache bench-results test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Docker compose deployment: start-infra, start-api, start-monitor, start-full, stop, compose-config.
+include mk/compose.mk

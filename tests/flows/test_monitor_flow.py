@@ -22,7 +22,7 @@ from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.data.ingestion import ingest_sample
 from rakuten_mlops.data.sample import generate_listings
 from rakuten_mlops.db import make_engine, upgrade
-from rakuten_mlops.db.models import Prediction
+from rakuten_mlops.db.models import Prediction, utcnow
 from rakuten_mlops.monitoring import ACCURACY_DROP, DRIFT, FLOW_FAILED, latest_drift, list_alerts
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
@@ -167,4 +167,26 @@ def test_a_failed_flow_leaves_a_critical_alert(settings: Settings) -> None:
     (alert,) = list_alerts(engine, kind=FLOW_FAILED)
     assert alert.severity == "critical" and "training-pipeline" in alert.message
     assert "no labelled listing" in alert.message
+    engine.dispose()
+
+
+def test_live_accuracy_far_below_the_test_accuracy_raises_one_critical_alert(home: Settings) -> None:
+    engine = make_engine(home.db_url)
+    served = generate_listings(150, seed=41)
+    with engine.begin() as connection:  # served by v1, and every answer marked wrong through feedback
+        connection.execute(
+            insert(Prediction),
+            [
+                {"request_id": f"f{i}", "model_version": "1", "designation": row.designation,
+                 "description": row.description or None, "prdtypecode": "10", "confidence": 0.9,
+                 "latency_ms": 1.0, "true_prdtypecode": "40", "feedback_at": utcnow()}
+                for i, row in enumerate(served.itertuples())
+            ],
+        )  # fmt: skip
+    first = monitor_and_retrain(retrain=False)
+    (alert,) = list_alerts(engine, kind=ACCURACY_DROP)
+    assert first.live_accuracy == 0.0 and alert.id in first.alerts_raised
+    assert alert.severity == "critical" and alert.details["feedback_rows"] == 150
+    second = monitor_and_retrain(retrain=False)
+    assert alert.id not in second.alerts_raised and len(list_alerts(engine, kind=ACCURACY_DROP)) == 1
     engine.dispose()

@@ -124,3 +124,26 @@ def test_too_few_rows_or_a_missing_column_are_refused_clearly(
         check_drift(reference_listings[["designation"]], reference_listings, drift_model)
     with pytest.raises(DataError, match="threshold"):
         compare_descriptors(pd.DataFrame(), pd.DataFrame(), threshold=0.0)
+
+
+@pytest.mark.parametrize("rows", [300, 1_200])  # p-value tests below 1,000 rows, distances above
+def test_the_quick_verdicts_are_those_of_evidentlys_html_report(
+    drift_model: TextClassifierModel,
+    reference_listings: pd.DataFrame,
+    same_listings: pd.DataFrame,
+    drifted_listings: pd.DataFrame,
+    tmp_path: Path,
+    rows: int,
+) -> None:
+    reference = compute_descriptors(reference_listings.head(rows), drift_model)
+    # Half in distribution, half shifted: some descriptors drift, some do not.
+    mixed = pd.concat([same_listings.head(rows // 2), drifted_listings.head(rows // 2)], ignore_index=True)
+    current = compute_descriptors(mixed, drift_model)
+    quick = compare_descriptors(reference, current)
+    reported = compare_descriptors(reference, current, report_dir=tmp_path)
+    assert quick.report_path is None and reported.report_path is not None
+    for fast, slow in zip(quick.features, reported.features, strict=True):
+        assert (fast.name, fast.method, fast.drifted) == (slow.name, slow.method, slow.drifted)
+        assert fast.score == pytest.approx(slow.score, rel=1e-6, abs=1e-9)
+        assert fast.threshold == slow.threshold
+    assert quick.drift_share == reported.drift_share

@@ -136,6 +136,70 @@ def _parse(snapshot: dict[str, Any], kinds: dict[str, FeatureKind]) -> list[Feat
     return sorted(found, key=lambda f: order.index(f.name))
 
 
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A descriptor without missing or infinite values, as Evidently cleans it before testing."""
+    return frame[name].replace([np.inf, -np.inf], np.nan).dropna()
+
+
+def _stattest_verdicts(
+    reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, FeatureKind]
+) -> list[FeatureDrift]:
+    """Each descriptor through the statistical test Evidently picks for it, at that test's threshold.
+
+    The same selection and tests as ValueDrift (Wasserstein / Jensen-Shannon above 1,000 rows,
+    KS / chi-square below), without the Plotly widgets a Report builds for every column, which
+    are most of a report's time; `_report_verdicts` gives the same verdicts with the report
+    (a test compares the two).
+    """
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    from evidently.legacy.core import ColumnType
+
+    found = []
+    for name, kind in kinds.items():
+        column_type = ColumnType.Categorical if kind == "categorical" else ColumnType.Numerical
+        ref, cur = _column(reference, name), _column(current, name)
+        test = get_stattest(ref, cur, column_type, None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            result = test(ref, cur, column_type, None)
+        found.append(
+            FeatureDrift(
+                name=name,
+                kind=kind,
+                method=str(test.display_name),
+                score=float(result.drift_score),
+                threshold=float(result.actual_threshold),
+                drifted=bool(result.drifted),
+            )
+        )
+    return found
+
+
+def _report_verdicts(
+    reference: pd.DataFrame, current: pd.DataFrame, kinds: dict[str, FeatureKind], path: Path
+) -> list[FeatureDrift]:
+    """Evidently's ValueDrift report over every descriptor, saved as HTML at path, and its verdicts."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+
+    definition = DataDefinition(
+        numerical_columns=[n for n, k in kinds.items() if k == "numerical"],
+        categorical_columns=[n for n, k in kinds.items() if k == "categorical"],
+    )
+    columns = list(kinds)
+    # One ValueDrift per descriptor is what DataDriftPreset runs per column; the preset adds a
+    # second, legacy drift table and its widgets over the same columns (2/3 of its time).
+    report = Report([ValueDrift(column=name) for name in columns], include_tests=True)
+    # A constant descriptor (no OOV word in a reference sample) makes Evidently's plots divide by 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snapshot = report.run(
+            current_data=Dataset.from_pandas(current[columns], data_definition=definition),
+            reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
+        )
+    features = _parse(snapshot.dict(), kinds)
+    snapshot.save_html(str(path))
+    return features
+
+
 def _report_file(report_dir: Path) -> Path:
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +216,7 @@ def compare_descriptors(
     *,
     report_dir: Path | None = None,
 ) -> DriftResult:
-    """Run Evidently's drift test on each descriptor of two frames; write its HTML under report_dir if given."""
+    """Test each descriptor of two frames for drift; with report_dir, through an Evidently HTML report saved there."""
     if not 0.0 < threshold <= 1.0:
         raise DataError(f"threshold is a share of drifted descriptors in (0, 1], got {threshold}")
     kinds: dict[str, FeatureKind] = {}
@@ -169,30 +233,13 @@ def compare_descriptors(
     if not kinds:
         raise DataError("every descriptor is empty on one side; there is nothing to compare")
 
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
-
-    definition = DataDefinition(
-        numerical_columns=[n for n, k in kinds.items() if k == "numerical"],
-        categorical_columns=[n for n, k in kinds.items() if k == "categorical"],
-    )
-    columns = list(kinds)
-    # One ValueDrift per descriptor is what DataDriftPreset runs per column; the preset adds a
-    # second, legacy drift table and its Plotly widgets over the same columns, which took 2/3
-    # of the check's time. The dataset verdict (share >= threshold) is computed here anyway.
-    report = Report([ValueDrift(column=name) for name in columns], include_tests=True)
-    # A constant descriptor (no OOV word in a reference sample) makes Evidently's plots divide by 0.
-    with np.errstate(divide="ignore", invalid="ignore"):
-        snapshot = report.run(
-            current_data=Dataset.from_pandas(current[columns], data_definition=definition),
-            reference_data=Dataset.from_pandas(reference[columns], data_definition=definition),
-        )
-    features = _parse(snapshot.dict(), kinds)
-    share = sum(f.drifted for f in features) / len(features)
     path = None
-    if report_dir is not None:
+    if report_dir is None:
+        features = _stattest_verdicts(reference, current, kinds)
+    else:
         path = _report_file(Path(report_dir))
-        snapshot.save_html(str(path))
+        features = _report_verdicts(reference, current, kinds, path)
+    share = sum(f.drifted for f in features) / len(features)
     return DriftResult(
         drift_detected=share >= threshold,
         drift_share=share,

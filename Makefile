@@ -10,7 +10,7 @@ DEMO_ROWS ?= 20000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-torch system-deps demo test lint format clean
+.PHONY: help install install-torch system-deps demo ui test lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -32,11 +32,12 @@ $(VENV)/.torch: $(VENV)/.installed
 
 install-torch: $(VENV)/.torch ## Add PyTorch for the torch trainer (CPU build where one is available)
 
-system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prometheus (promtool), docker-compose (config)
+system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prometheus, docker-compose, Chromium
 	@missing=""; \
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian packages:$$missing"; \
@@ -50,6 +51,9 @@ demo: install ## Database, sample listings, profile, train and promote a champio
 	$(BIN)/rakuten-mlops train
 	$(BIN)/rakuten-mlops models list
 	$(BIN)/rakuten-mlops serve --host 127.0.0.1 --port $(API_PORT)
+
+ui: install ## The control room on 127.0.0.1:8501 (streamlit)
+	$(BIN)/streamlit run streamlit_app/Home.py --server.address 127.0.0.1 --server.headless true
 
 test: install install-torch system-deps ## Run the whole test suite (installs what it needs first)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -61,18 +61,7 @@ def ingest_source(
             raise ValidationError("csv", "the file is required", column="path")
         return ingest_table(engine, Path(path), text_columns or [], label_column, chunk_rows=chunk)
     except ValidationError as exc:
-        return IngestionResult(
-            batch_id=None,
-            source=exc.source,
-            kind=kind,
-            status="rejected",
-            rows_read=0,
-            inserted=0,
-            duplicates=0,
-            rejected=exc.row or 0,
-            error=str(exc),
-            duration_seconds=0.0,
-        )
+        return IngestionResult.rejected_file(exc, kind)
 
 
 @flow(name="ingest", log_prints=True)

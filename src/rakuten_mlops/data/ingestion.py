@@ -53,6 +53,22 @@ class IngestionResult(BaseModel):
     error: str | None = None
     duration_seconds: float
 
+    @classmethod
+    def rejected_file(cls, exc: ValidationError, kind: str, duration_seconds: float = 0.0) -> IngestionResult:
+        """The result of a file refused before anything was written, with the reason."""
+        return cls(
+            batch_id=None,
+            source=exc.source,
+            kind=kind,
+            status="rejected",
+            rows_read=0,
+            inserted=0,
+            duplicates=0,
+            rejected=exc.row or 0,
+            error=str(exc),
+            duration_seconds=duration_seconds,
+        )
+
     @property
     def rows_per_second(self) -> float:
         """Throughput of the whole ingestion."""

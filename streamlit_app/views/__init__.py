@@ -1,0 +1,1 @@
+"""One file per page of the control room; only st.* calls and manager calls."""

@@ -1,0 +1,68 @@
+"""Infrastructure: health of every service, Docker containers when an engine answers, native processes otherwise."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.status import attempt, link_buttons, status_cards
+from managers.infrastructure import ACTIONS
+from services import managers
+
+m = managers()
+st.title("Infrastructure")
+
+st.subheader("Services")
+statuses = attempt("Checking the services", m.infrastructure.services) or []
+if statuses:
+    status_cards(statuses)
+    table = pd.DataFrame(
+        [
+            {
+                "service": s.name,
+                "up": s.up,
+                "detail": s.detail,
+                "url": s.url or "",
+                "latency (ms)": s.latency_ms,
+            }
+            for s in statuses
+        ]
+    )
+    st.dataframe(table, hide_index=True, column_config={"up": st.column_config.CheckboxColumn("up")})
+if st.button("Check again", icon=":material/refresh:"):
+    st.rerun()
+
+st.subheader("Open a service's UI")
+link_buttons(m.links)
+
+docker = m.infrastructure.docker_status()
+if docker.up:
+    st.subheader("Docker containers")
+    st.caption(docker.detail)
+    containers = attempt("Listing containers", m.infrastructure.containers) or []
+    st.dataframe(pd.DataFrame([c.__dict__ for c in containers]), hide_index=True)
+    if containers:
+        name = st.selectbox("Container", [c.name for c in containers])
+        columns = st.columns(len(ACTIONS) + 1)
+        for column, action in zip(columns, ACTIONS, strict=False):
+            if column.button(action.capitalize(), key=f"container-{action}", width="stretch"):
+                changed = attempt(f"{action.capitalize()} {name}", m.infrastructure.act, name, action)
+                if changed is not None:
+                    st.success(f"{changed.name} is {changed.status}")
+        tail = columns[-1].number_input("Log lines", 10, 2_000, 200, step=50)
+        logs = attempt(f"Reading the logs of {name}", m.infrastructure.logs, name, int(tail))
+        if logs is not None:
+            st.code(logs or "(no output)", language="log")
+else:
+    st.subheader("Native processes")
+    st.info(
+        f"Docker: {docker.detail}. Showing the stack's processes on this machine instead.",
+        icon=":material/info:",
+    )
+    processes = attempt("Reading the process table", m.infrastructure.processes) or []
+    if processes:
+        st.dataframe(pd.DataFrame([p.__dict__ for p in processes]), hide_index=True)
+    else:
+        st.caption(
+            "No process of the stack runs here. Start one with `rakuten-mlops serve`, `mlflow server`, ..."
+        )

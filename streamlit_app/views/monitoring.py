@@ -1,0 +1,82 @@
+"""Monitoring: drift history and the latest report, a check on demand, live traffic, alerts, links."""
+
+from __future__ import annotations
+
+import streamlit as st
+import streamlit.components.v1 as html_component
+
+from components import charts
+from components.status import attempt, link_buttons
+from managers.flows import MONITORING
+from services import managers
+
+m = managers()
+st.title("Monitoring")
+link_buttons(m.links)
+
+st.subheader("Data drift")
+reports = attempt("Reading drift reports", m.monitoring.drift_history)
+if reports is not None and not reports:
+    st.info("No drift check yet: run one below once the API has served predictions.", icon=":material/info:")
+if reports:
+    latest = reports[0]
+    a, b, c = st.columns(3)
+    a.metric(
+        "Latest check",
+        "drift" if latest.drift_detected else "no drift",
+        f"share {latest.drift_share:.2f}",
+        "off",
+    )
+    b.metric("Threshold", f"{latest.threshold:.2f}")
+    c.metric("Rows compared", f"{latest.current_rows:,} vs {latest.reference_rows:,}")
+    st.caption(f"{latest.window_description} · model v{latest.model_version}")
+    frame = attempt("Charting drift", m.monitoring.drift_frame)
+    if frame is not None:
+        st.plotly_chart(charts.drift_history(frame), key="drift-history")
+    page = m.monitoring.report_html(latest)
+    with st.expander("Latest Evidently report", expanded=False):
+        if page:
+            html_component.html(page, height=900, scrolling=True)
+        else:
+            st.caption("The report file of this check was not kept.")
+
+with st.form("check"):
+    st.markdown(f"**Run a check now** (`{MONITORING}`)")
+    if m.flows.mode == "local":
+        st.caption("No Prefect server: runs `rakuten-mlops monitor` here; follow it on the Training page.")
+    window = st.number_input("Predictions to compare", 100, 100_000, 5_000, step=500)
+    if st.form_submit_button("Run a drift check", icon=":material/play_arrow:"):
+        run = attempt(
+            "Starting the check", m.flows.trigger, MONITORING, {"window": int(window), "retrain": False}
+        )
+        if run is not None:
+            st.session_state["training_run"] = run.id  # followed on the Training page
+            st.success(f"Started {run.name}; follow it on the Training page.")
+
+st.subheader("Live traffic")
+live = attempt("Reading live metrics", m.monitoring.live)
+if live is not None:
+    if live.source == "api":
+        st.caption("Prometheus does not answer: totals since the API started, read from its /metrics.")
+    for column, (name, value) in zip(st.columns(len(live.values)), live.values.items(), strict=True):
+        column.metric(name, "—" if value is None else f"{value:.3g}")
+    if not live.history.empty:
+        st.plotly_chart(charts.live_history(live.history), key="live")
+
+st.subheader("Alerts")
+show_all = st.toggle("Show acknowledged alerts", key="alerts-all")
+who = st.text_input("Acknowledge as", "operator", key="alerts-by")
+alerts = attempt("Reading alerts", m.monitoring.alerts, include_acknowledged=show_all)
+if alerts is not None and not alerts:
+    st.success("No open alert.", icon=":material/verified:")
+for alert in alerts or []:
+    with st.container(border=True):
+        text, action = st.columns([5, 1])
+        text.markdown(f"**{alert.severity.upper()}** · {alert.kind} · {alert.created_at:%Y-%m-%d %H:%M} UTC")
+        text.write(alert.message)
+        if alert.acknowledged:
+            action.caption(f"acknowledged by {alert.acknowledged_by}")
+        elif action.button("Acknowledge", key=f"ack-{alert.id}") and attempt(
+            "Acknowledging", m.monitoring.acknowledge, alert.id, who
+        ):
+            st.rerun()

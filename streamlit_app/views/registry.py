@@ -1,0 +1,90 @@
+"""Model registry: versions with aliases and metrics, promote and roll back with a confirmation, history, download."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import charts
+from components.status import attempt
+from services import managers
+
+m = managers()
+st.title("Model registry")
+st.caption(f"Registered model `{m.registry.model_name}` in `{m.registry.tracking_uri}`")
+
+
+def reload_api() -> str:
+    """Ask the API to load the new champion now; it picks it up on its next poll otherwise."""
+    try:
+        result = m.api.reload_model()
+    except Exception as exc:  # the API may be down or keyless: the promotion itself succeeded
+        return f"The API will load it on its next poll ({exc})."
+    return f"The API now serves version {result.version}."
+
+
+if message := st.session_state.pop("registry_message", None):
+    st.success(message, icon=":material/check_circle:")
+
+versions = attempt("Reading the registry", m.registry.versions)
+if versions is not None and not versions:
+    st.info("No registered version yet: train one on the Training page.", icon=":material/info:")
+if versions:
+    table = pd.DataFrame(
+        [
+            {
+                "version": v.version,
+                "aliases": ", ".join(v.aliases),
+                "weighted_f1": v.metrics.get("weighted_f1"),
+                "macro_f1": v.metrics.get("macro_f1"),
+                "accuracy": v.metrics.get("accuracy"),
+                "gate": v.tags.get("gate.decision", ""),
+                "reason": v.tags.get("gate.reason", ""),
+                "created": v.created_at,
+            }
+            for v in versions
+        ]
+    )
+    st.dataframe(table, hide_index=True)
+    st.plotly_chart(charts.version_metrics(table.fillna(0)), key="version-metrics")
+    champion = next((v.version for v in versions if "champion" in v.aliases), None)
+
+    promote_col, rollback_col = st.columns(2)
+    with promote_col.container(border=True):
+        st.markdown("**Promote a version**")
+        others = [v.version for v in versions if v.version != champion]
+        target = st.selectbox("Version", others, key="promote-version") if others else None
+        reason = st.text_input("Reason", "manual promotion from the control room", key="promote-reason")
+        sure = st.checkbox("I confirm: this version will serve every prediction", key="promote-confirm")
+        clicked = st.button("Promote", type="primary", disabled=target is None or not sure, key="promote")
+        if clicked and attempt(f"Promoting v{target}", m.registry.promote, str(target), reason) is not None:
+            st.session_state["registry_message"] = f"v{target} is now the champion. {reload_api()}"
+            st.rerun()
+    with rollback_col.container(border=True):
+        st.markdown("**Roll back**")
+        st.caption(f"Gives the champion alias back to the champion before v{champion}.")
+        why = st.text_input("Reason", "rollback from the control room", key="rollback-reason")
+        sure_back = st.checkbox("I confirm the rollback", key="rollback-confirm")
+        if st.button("Roll back", disabled=not sure_back or champion is None, key="rollback"):
+            back = attempt("Rolling back", m.registry.rollback, why)
+            if back is not None:
+                st.session_state["registry_message"] = (
+                    f"Rolled back: v{back} is the champion again. {reload_api()}"
+                )
+                st.rerun()
+
+    st.subheader("Champion history")
+    history = attempt("Reading the champion history", m.registry.history)
+    if history:
+        st.plotly_chart(charts.champion_timeline(history), key="champion-history")
+        st.dataframe(pd.DataFrame(history).iloc[::-1], hide_index=True)
+
+    st.subheader("Download a model")
+    chosen = st.selectbox("Version to download", [v.version for v in versions], key="download-version")
+    if st.button("Prepare the download", key="prepare-download"):
+        data = attempt(f"Downloading v{chosen}", m.registry.download_zip, str(chosen))
+        if data is not None:
+            st.session_state["download"] = (chosen, data)
+    if prepared := st.session_state.get("download"):
+        name = f"{m.registry.model_name}-v{prepared[0]}.zip"
+        st.download_button(f"Save {name}", prepared[1], file_name=name, mime="application/zip")

@@ -1,0 +1,92 @@
+"""Training: start the training-pipeline, follow its state and logs, compare MLflow runs, inspect one run."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import charts
+from components.status import attempt
+from managers.flows import TRAINING
+from services import managers
+
+m = managers()
+st.title("Training")
+
+where = (
+    "the Prefect server" if m.flows.mode == "prefect" else "a local process (no Prefect server configured)"
+)
+st.subheader("Start the training pipeline")
+st.caption(f"Runs `{TRAINING}` on {where}.")
+with st.form("train"):
+    a, b, c = st.columns(3)
+    trainer = a.selectbox("Trainer", ["sklearn", "torch"])
+    device = b.selectbox("Device", ["auto", "cpu", "cuda"])
+    promote = c.checkbox("Promote if it beats the champion", value=True)
+    if st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:"):
+        run = attempt(
+            "Starting training",
+            m.flows.trigger,
+            TRAINING,
+            {"trainer": trainer, "device": device, "promote": promote},
+        )
+        if run is not None:
+            st.session_state["training_run"] = run.id
+            st.success(f"Started run {run.name}")
+
+
+@st.fragment(run_every=3)
+def follow(run_id: str) -> None:
+    """The run's state and its last log lines, refreshed every few seconds."""
+    run = attempt("Reading the run", m.flows.run, run_id)
+    if run is None:
+        return
+    st.markdown(f"**{run.flow}** · `{run.name}` · state **{run.state}**")
+    if run.result:
+        st.json(run.result, expanded=False)
+    logs = attempt("Reading the run's logs", m.flows.logs, run_id) or []
+    st.code("\n".join(logs[-60:]) or "(no output yet)", language="log")
+
+
+if run_id := st.session_state.get("training_run"):
+    st.subheader("Current run")
+    follow(run_id)
+
+runs = attempt("Listing flow runs", m.flows.runs)
+if runs:
+    st.subheader("Recent flow runs")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"flow": r.flow, "name": r.name, "state": r.state, "created": r.created, "where": r.where}
+                for r in runs
+            ]
+        ),
+        hide_index=True,
+    )
+
+st.subheader("Experiments and runs (MLflow)")
+experiments = attempt("Listing experiments", m.registry.experiments)
+if experiments:
+    names = {e.name: e.experiment_id for e in experiments}
+    chosen = st.multiselect("Experiments", list(names), default=list(names)[:1])
+    frame = attempt("Listing runs", m.registry.runs, [names[n] for n in chosen])
+    if frame is not None and not frame.empty:
+        metrics = [c for c in ("weighted_f1", "macro_f1", "accuracy") if c in frame.columns]
+        shown = ["run_name", "started", "trainer", "device", *metrics, "train_seconds", "run_id"]
+        st.dataframe(frame[[c for c in shown if c in frame.columns]], hide_index=True)
+        if metrics:
+            st.plotly_chart(charts.metric_comparison(frame.head(15), metrics), key="runs-compared")
+        run_name = st.selectbox("Inspect run", frame["run_name"].tolist())
+        run_id = frame.loc[frame["run_name"] == run_name, "run_id"].iloc[0]
+        left, right = st.columns([3, 2])
+        confusion = attempt("Reading the confusion matrix", m.registry.confusion, run_id)
+        if confusion is not None:
+            left.plotly_chart(charts.confusion_heatmap(confusion), key="confusion")
+        report = attempt("Reading the per-class report", m.registry.per_class, run_id)
+        if report is not None:
+            right.plotly_chart(charts.per_class_f1(report), key="per-class")
+    elif frame is not None:
+        st.info("No run yet: start the training pipeline above.", icon=":material/info:")
+elif experiments is not None:
+    st.info("No experiment yet: start the training pipeline above.", icon=":material/info:")

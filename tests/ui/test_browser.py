@@ -1,0 +1,136 @@
+"""The control room in a real browser: headless Chromium (Debian's) driven by Playwright.
+
+`streamlit run streamlit_app/Home.py` serves a trained home next to the real API; the test clicks
+through every page, classifies one listing and saves a screenshot of each step under
+test-artifacts/screenshots/. Playwright never downloads a browser here: it drives /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.ui.helpers import ADMIN_KEY, REPO, LiveApi, clean_env, copy_home
+
+from rakuten_mlops.testing.processes import ServiceProcess, free_port
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+PAGES = ["Home", "Infrastructure", "Dataset", "Training", "Model registry", "Predictions", "Monitoring"]
+TITLES = {"Home": "Rakuten MLOps control room"}
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def seed_monitoring(home: Path, work: Path) -> None:
+    """Three drift checks (the last one drifted, with its report) and an open alert, for the Monitoring page."""
+    from rakuten_mlops.db import make_engine
+    from rakuten_mlops.monitoring import DriftResult, FeatureDrift, raise_alert, record_drift
+
+    engine = make_engine(f"sqlite:///{home / 'app.db'}")
+    report = work / "drift-report.html"
+    report.write_text(
+        "<html><body><h1>Drift report</h1><p>confidence drifted</p></body></html>", encoding="utf-8"
+    )
+    for share, path in ((0.0, None), (0.25, None), (0.75, report)):
+        feature = FeatureDrift("confidence", "numerical", "wasserstein", share, 0.1, share >= 0.5)
+        result = DriftResult(share >= 0.5, share, 0.5, (feature,), 1_000, 500, path)
+        record_drift(engine, result, "1", "last 500 predictions")
+    raise_alert(engine, "drift", "warning", "75% of the descriptors drifted; retraining was triggered")
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def control_room(
+    ui_trained_home: Path, live_api: LiveApi, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The control room served by Streamlit on loopback over a copy of the trained home."""
+    work = tmp_path_factory.mktemp("ui-browser")
+    home = copy_home(ui_trained_home, work / "mlops")
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = clean_env(
+        MLOPS_HOME=str(home),
+        # The API's own database: the prediction the test makes shows up in the control room.
+        DATABASE_URL=f"sqlite:///{live_api.home / 'app.db'}",
+        API_URL=live_api.url,
+        API_KEY=ADMIN_KEY,
+        PROMETHEUS_URL=closed,
+        GRAFANA_URL=closed,
+        DOCKER_HOST=f"tcp://127.0.0.1:{free_port()}",
+        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+    )
+    seed_monitoring(live_api.home, work)
+    port = free_port()
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app" / "Home.py"),
+        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    server = ServiceProcess(command, env, work / "streamlit.log").start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_http(f"{url}/_stcore/health", timeout=120)
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium, headless, driven by Playwright."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def settle(page: object, title: str) -> None:
+    """Wait until the page's title is shown and the script has finished running."""
+    page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)  # type: ignore[attr-defined]
+    page.wait_for_selector(IDLE, timeout=90_000)  # type: ignore[attr-defined]
+
+
+def snap(page: object, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def no_traceback(page: object) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.url  # type: ignore[attr-defined]
+    assert "Traceback (most recent call last)" not in page.content()  # type: ignore[attr-defined]
+
+
+def test_clicking_through_every_page_and_predicting_one_listing(control_room: str, browser: object) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 2000})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(control_room)
+    for number, name in enumerate(PAGES, start=1):
+        nav = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name, exact=True)
+        nav.click()
+        settle(page, TITLES.get(name, name))
+        no_traceback(page)
+        snap(page, f"{number:02d}-{name.lower().replace(' ', '-')}")
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Predictions", exact=True).click()
+    settle(page, "Predictions")
+    page.get_by_label("Designation (title)").fill("Jeu PS4 Fifa 22")
+    page.get_by_label("Description").fill("Jeu de football pour console")
+    page.get_by_role("button", name="Classify").click()
+    page.get_by_text("Product type code").wait_for(timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
+    no_traceback(page)
+    version = page.locator('[data-testid="stMetric"]').filter(has_text="Model version")
+    assert version.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"
+    snap(page, "08-prediction")
+    context.close()

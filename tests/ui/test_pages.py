@@ -1,0 +1,229 @@
+"""Every page under AppTest: with every service down (messages, never a traceback) and with a trained model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+from tests.ui.docker_engine import FakeEngine
+from tests.ui.helpers import ADMIN_KEY, APP_DIR, LiveApi, copy_home
+
+from rakuten_mlops.config import DEFAULT_MODEL_NAME
+from rakuten_mlops.db import make_engine
+from rakuten_mlops.monitoring import list_alerts, raise_alert
+from rakuten_mlops.registry import Registry
+from rakuten_mlops.testing.processes import free_port
+
+PAGES = {
+    "views/home.py": "Rakuten MLOps control room",
+    "views/infrastructure.py": "Infrastructure",
+    "views/dataset.py": "Dataset",
+    "views/training.py": "Training",
+    "views/registry.py": "Model registry",
+    "views/predictions.py": "Predictions",
+    "views/monitoring.py": "Monitoring",
+}
+TIMEOUT = 120
+
+
+def open_page(page: str) -> AppTest:
+    """Run the entry point, then the page, as a browser session would."""
+    at = AppTest.from_file(str(APP_DIR / "Home.py"), default_timeout=TIMEOUT).run()
+    return at.switch_page(page).run()
+
+
+def messages(at: AppTest) -> list[str]:
+    return [e.value for e in (*at.error, *at.warning, *at.info)]
+
+
+def assert_no_traceback(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> Iterator[None]:
+    """Managers are built per settings: drop those of the previous test."""
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def services_down(ui_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every URL points at a closed loopback port; the database is a PostgreSQL server that is not running."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    ui_env.setenv("MLOPS_HOME", str(tmp_path / "mlops"))
+    ui_env.setenv("DATABASE_URL", f"postgresql+psycopg2://nobody@127.0.0.1:{free_port()}/none")
+    for name in ("API_URL", "MLFLOW_TRACKING_URI", "PROMETHEUS_URL", "GRAFANA_URL"):
+        ui_env.setenv(name, closed)
+    ui_env.setenv("PREFECT_API_URL", f"{closed}/api")
+    ui_env.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{free_port()}")
+
+
+@pytest.fixture
+def trained(ui_env: pytest.MonkeyPatch, ui_trained_home: Path, live_api: LiveApi, tmp_path: Path) -> Path:
+    """A private trained home for the UI, the live API, no Prometheus, Grafana or Prefect server."""
+    home = copy_home(ui_trained_home, tmp_path / "mlops")
+    closed = f"http://127.0.0.1:{free_port()}"
+    ui_env.setenv("MLOPS_HOME", str(home))
+    ui_env.setenv("API_URL", live_api.url)
+    ui_env.setenv("API_KEY", ADMIN_KEY)
+    ui_env.setenv("PROMETHEUS_URL", closed)
+    ui_env.setenv("GRAFANA_URL", closed)
+    ui_env.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{free_port()}")
+    return home
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_with_every_service_down_each_page_explains_instead_of_failing(
+    services_down: None, page: str
+) -> None:
+    at = open_page(page)
+    assert_no_traceback(at)
+    assert at.title[0].value == PAGES[page]
+    assert messages(at), "a page with every service down must say so"
+    clear = ("not reachable", "Not reachable", "is the database running")
+    assert any(any(c in m for c in clear) for m in messages(at)), messages(at)
+
+
+def test_home_shows_health_champion_traffic_alerts_and_activity(trained: Path) -> None:
+    raise_alert(make_engine(f"sqlite:///{trained / 'app.db'}"), "drift", "warning", "descriptors drifted")
+    at = open_page("views/home.py")
+    assert_no_traceback(at)
+    labels = {m.label: m.value for m in at.metric}
+    assert {"Weighted F1", "Macro F1", "Accuracy", "Predictions today"} <= set(labels)
+    assert any("version **1**" in md.value for md in at.markdown)
+    assert any("descriptors drifted" in w.value for w in at.warning)
+    assert at.dataframe, "recent activity"
+
+
+def test_infrastructure_lists_services_and_native_processes(trained: Path) -> None:
+    at = open_page("views/infrastructure.py")
+    assert_no_traceback(at)
+    assert [s.value for s in at.subheader][:3] == ["Services", "Open a service's UI", "Native processes"]
+    services = at.dataframe[0].value
+    assert dict(zip(services["service"], services["up"], strict=True))["API"]
+
+
+def test_dataset_shows_statistics_and_charts_then_ingests_a_sample(trained: Path) -> None:
+    at = open_page("views/dataset.py")
+    assert_no_traceback(at)
+    assert {m.label: m.value for m in at.metric}["Listings"] == "3,000"
+    assert len(at.get("plotly_chart")) == 3
+    at.number_input(key="sample-rows").set_value(200)
+    at.button(key="ingest-sample").click().run()
+    assert_no_traceback(at)
+    assert any("200 inserted" in s.value for s in at.success), [s.value for s in at.success]
+    assert {m.label: m.value for m in at.metric}["Listings"] == "3,200"
+
+
+def test_training_compares_runs_and_shows_confusion_and_per_class_f1(trained: Path) -> None:
+    at = open_page("views/training.py")
+    assert_no_traceback(at)
+    assert len(at.get("plotly_chart")) == 3
+    assert "local process" in at.caption[0].value
+
+
+def test_registry_promotes_with_a_confirmation_then_rolls_back(trained: Path) -> None:
+    registry = Registry.from_uri(f"sqlite:///{trained / 'mlflow.db'}", DEFAULT_MODEL_NAME)
+    at = open_page("views/registry.py")
+    assert_no_traceback(at)
+    assert list(at.dataframe[0].value["version"]) == ["2", "1"]
+    assert at.button(key="promote").disabled, "promotion needs the confirmation"
+    at.checkbox(key="promote-confirm").check().run()
+    at.button(key="promote").click().run()
+    assert_no_traceback(at)
+    assert str(registry.champion().version) == "2"  # type: ignore[union-attr]
+    assert any("v2 is now the champion" in s.value for s in at.success)
+    at.checkbox(key="rollback-confirm").check().run()
+    at.button(key="rollback").click().run()
+    assert str(registry.champion().version) == "1"  # type: ignore[union-attr]
+
+
+def test_predictions_classify_a_listing_with_top_k_and_tokens(trained: Path) -> None:
+    at = open_page("views/predictions.py")
+    at.text_input[0].set_value("Jeu PS4 Fifa 22")
+    at.button[0].click().run()
+    assert_no_traceback(at)
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Model version"] == "1" and labels["Product type code"].isdigit()
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_monitoring_acknowledges_an_alert_and_falls_back_to_the_api_metrics(trained: Path) -> None:
+    engine = make_engine(f"sqlite:///{trained / 'app.db'}")
+    alert = raise_alert(engine, "drift", "warning", "descriptors drifted")
+    at = open_page("views/monitoring.py")
+    assert_no_traceback(at)
+    assert any("totals since the API started" in c.value for c in at.caption)
+    at.text_input(key="alerts-by").set_value("tester").run()
+    at.button(key=f"ack-{alert.id}").click().run()
+    assert_no_traceback(at)
+    assert list_alerts(engine) == []
+    assert list_alerts(engine, include_acknowledged=True)[0].acknowledged_by == "tester"
+
+
+def test_dataset_maps_the_columns_of_an_uploaded_csv_and_reports_a_rejection(trained: Path) -> None:
+    at = open_page("views/dataset.py")
+    good = "title,body,category\nTasse à café,porcelaine,10\nRoman policier,poche,20\n".encode()
+    at.file_uploader(key="csv-file").upload("shop.csv", good, "text/csv").run()
+    assert at.multiselect(key="csv-text").value == ["title", "body"]
+    assert at.selectbox(key="csv-label").value == "category"
+    at.button(key="ingest-csv").click().run()
+    assert_no_traceback(at)
+    assert any("2 inserted" in s.value for s in at.success), [s.value for s in at.success]
+    bad = b"title,category\nTasse,10\n,20\n"
+    at.file_uploader(key="csv-file").upload("bad.csv", bad, "text/csv").run()
+    at.button(key="ingest-csv").click().run()
+    assert any("column 'title', row 2" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_predictions_score_an_uploaded_csv_and_offer_the_result(trained: Path) -> None:
+    at = open_page("views/predictions.py")
+    rows = b"designation,description\nJeu PS4 Fifa 22,\nLot de 3 tasses,porcelaine\n"
+    at.file_uploader(key="score-file").upload("listings.csv", rows, "text/csv").run()
+    at.button(key="score").click().run()
+    assert_no_traceback(at)
+    assert any("Scored 2 listings" in s.value for s in at.success)
+    assert at.get("download_button")
+
+
+@pytest.mark.slow
+def test_training_starts_the_pipeline_and_follows_it_to_a_new_version(trained: Path) -> None:
+    from services import managers
+
+    at = open_page("views/training.py")
+    at.selectbox[1].set_value("cpu")
+    at.checkbox[0].uncheck()
+    at.button[0].click().run()
+    assert_no_traceback(at)
+    run_id = at.session_state["training_run"]
+    assert "Current run" in [s.value for s in at.subheader]
+    assert any("training-pipeline/on-demand" in md.value for md in at.markdown)
+    finished = managers().flows.wait_local(run_id, timeout=300)
+    assert finished is not None and finished.state == "COMPLETED", managers().flows.logs(run_id)
+    assert finished.result is not None and finished.result["model_version"] == "3"
+    assert finished.result["promoted"] is False  # --no-promote: the champion stays
+    at.run()
+    assert any("COMPLETED" in md.value for md in at.markdown)
+
+
+def test_infrastructure_drives_docker_containers_when_an_engine_answers(
+    trained: Path, ui_env: pytest.MonkeyPatch
+) -> None:
+    with FakeEngine({"rakuten-api": "running", "rakuten-grafana": "exited"}) as engine:
+        ui_env.setenv("DOCKER_HOST", engine.url)
+        at = open_page("views/infrastructure.py")
+        assert_no_traceback(at)
+        assert "Docker containers" in [s.value for s in at.subheader]
+        at.selectbox[0].set_value("rakuten-grafana").run()
+        at.button(key="container-start").click().run()
+        assert_no_traceback(at)
+        assert any("rakuten-grafana is running" in s.value for s in at.success)
+        assert engine.containers["rakuten-grafana"]["status"] == "running"
+        assert "rakuten-grafana line 0" in at.code[0].value

@@ -32,7 +32,8 @@ def cli_arguments(deployment: str, parameters: Mapping[str, Any]) -> list[str]:
             "--json",
         ]
     if deployment == MONITORING:
-        return ["monitor", "--window", str(p.get("window", 5_000)), "--json"]
+        retrain = "--retrain" if p.get("retrain", True) else "--no-retrain"
+        return ["monitor", "--window", str(p.get("window", 5_000)), retrain, "--json"]
     if deployment == INGEST:
         kind = p.get("kind", "sample")
         if kind == "sample":

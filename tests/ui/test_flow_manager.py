@@ -36,11 +36,32 @@ def server_manager(prefect_url: str, tmp_path: Path, http: httpx.Client) -> Flow
     return FlowManager(prefect_url, LocalRunner(tmp_path / "runs", clean_env()), http)
 
 
+@pytest.mark.parametrize(
+    ("deployment", "parameters"),
+    [
+        (TRAINING, {"trainer": "sklearn", "device": "cpu", "promote": False}),
+        (MONITORING, {"window": 800, "retrain": False}),
+        (INGEST, {"kind": "sample", "rows": 10, "seed": 1, "drift": True}),
+    ],
+)
+def test_the_local_fallback_arguments_are_options_the_command_line_knows(
+    deployment: str, parameters: dict[str, object]
+) -> None:
+    from typer.testing import CliRunner
+
+    from rakuten_mlops.cli import app
+
+    # Click parses every option before the eager --help: an unknown option fails with exit code 2.
+    result = CliRunner().invoke(app, [*cli_arguments(deployment, parameters), "--help"])
+    assert result.exit_code == 0, result.output
+
+
 def test_cli_arguments_do_what_each_deployment_does() -> None:
     assert cli_arguments(TRAINING, {"trainer": "torch", "device": "cuda", "promote": False}) == [
         "train", "--trainer", "torch", "--device", "cuda", "--no-promote", "--json",
     ]  # fmt: skip
-    assert cli_arguments(MONITORING, {"window": 800}) == ["monitor", "--window", "800", "--json"]
+    assert cli_arguments(MONITORING, {"window": 800}) == ["monitor", "--window", "800", "--retrain", "--json"]
+    assert cli_arguments(MONITORING, {"window": 800, "retrain": False})[3] == "--no-retrain"
     assert cli_arguments(INGEST, {"kind": "sample", "rows": 10, "seed": 1, "drift": True})[-2:] == [
         "--drift",
         "--json",

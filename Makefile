@@ -10,7 +10,7 @@ DEMO_ROWS ?= 20000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-torch system-deps demo ui test lint format clean
+.PHONY: help install install-torch system-deps demo up down ui test lint format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
@@ -44,13 +44,19 @@ system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prome
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "The tests need these Debian packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi
 
-demo: install ## Database, sample listings, profile, train and promote a champion, then serve the API
+demo: install ## Database, sample listings, profile, train and promote a champion, then start the whole stack
 	$(BIN)/rakuten-mlops db upgrade
 	$(BIN)/rakuten-mlops ingest sample --rows $(DEMO_ROWS)
 	$(BIN)/rakuten-mlops data profile
 	$(BIN)/rakuten-mlops train
 	$(BIN)/rakuten-mlops models list
-	$(BIN)/rakuten-mlops serve --host 127.0.0.1 --port $(API_PORT)
+	$(BIN)/rakuten-mlops up --api-port $(API_PORT)
+
+up: install ## Start the whole stack natively on 127.0.0.1 (MLflow, Prefect, deployments, API, control room, Prometheus); Ctrl-C or `make down` stops it
+	$(BIN)/rakuten-mlops up --api-port $(API_PORT)
+
+down: ## Stop the stack started by `make up` (every process)
+	$(BIN)/rakuten-mlops down
 
 ui: install ## The control room on 127.0.0.1:8501 (streamlit)
 	$(BIN)/streamlit run streamlit_app/Home.py --server.address 127.0.0.1 --server.headless true

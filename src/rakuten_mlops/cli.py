@@ -14,6 +14,7 @@ from rakuten_mlops.commands.data import data_app, db_app, ingest_app
 from rakuten_mlops.commands.models import models_app, predict_command, train_command
 from rakuten_mlops.commands.monitor import alerts_app, monitor_command, traffic_command
 from rakuten_mlops.commands.serve import serve_command
+from rakuten_mlops.commands.stack import down_command, up_command
 
 app = typer.Typer(
     help="Rakuten product classification: data, training, serving and monitoring.", no_args_is_help=True
@@ -28,6 +29,8 @@ app.command("predict")(predict_command)
 app.command("serve")(serve_command)
 app.command("monitor")(monitor_command)
 app.command("traffic")(traffic_command)
+app.command("up")(up_command)
+app.command("down")(down_command)
 
 
 @app.callback()

@@ -35,22 +35,33 @@ with st.form("train"):
             st.success(f"Started run {run.name}")
 
 
-@st.fragment(run_every=3)
-def follow(run_id: str) -> None:
-    """The run's state and its last log lines, refreshed every few seconds."""
+def show_run(run_id: str) -> bool:
+    """The run's state and its last log lines; True once the run has finished."""
     run = attempt("Reading the run", m.flows.run, run_id)
     if run is None:
-        return
+        return False
     st.markdown(f"**{run.flow}** · `{run.name}` · state **{run.state}**")
     if run.result:
         st.json(run.result, expanded=False)
     logs = attempt("Reading the run's logs", m.flows.logs, run_id) or []
     st.code("\n".join(logs[-60:]) or "(no output yet)", language="log")
+    return run.final
+
+
+@st.fragment(run_every=3)
+def follow(run_id: str) -> None:
+    """Refresh the run every few seconds until it finishes, then show it once more without polling."""
+    if show_run(run_id):
+        st.session_state["training_run_finished"] = run_id
+        st.rerun()
 
 
 if run_id := st.session_state.get("training_run"):
     st.subheader("Current run")
-    follow(run_id)
+    if st.session_state.get("training_run_finished") == run_id:
+        show_run(run_id)
+    else:
+        follow(run_id)
 
 runs = attempt("Listing flow runs", m.flows.runs)
 if runs:

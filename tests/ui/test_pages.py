@@ -211,6 +211,7 @@ def test_training_starts_the_pipeline_and_follows_it_to_a_new_version(trained: P
     assert finished.result["promoted"] is False  # --no-promote: the champion stays
     at.run()
     assert any("COMPLETED" in md.value for md in at.markdown)
+    assert at.session_state["training_run_finished"] == run_id  # no more polling once finished
 
 
 def test_infrastructure_drives_docker_containers_when_an_engine_answers(

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 from tests.ui.helpers import REPO, LiveApi
@@ -17,7 +19,8 @@ from managers.monitoring import MonitoringManager, api_totals
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.monitoring import DriftResult, FeatureDrift, raise_alert, record_drift
+from rakuten_mlops.monitoring import DriftResult, FeatureDrift, compare_descriptors, raise_alert, record_drift
+from rakuten_mlops.monitoring.descriptors import NUMERICAL_DESCRIPTORS
 from rakuten_mlops.testing.prometheus import PrometheusServer
 
 
@@ -50,14 +53,20 @@ def test_drift_history_and_the_latest_report_html(
     engine: Engine, http: httpx.Client, tmp_path: Path, closed_url: str
 ) -> None:
     manager = MonitoringManager(engine, http, closed_url)
-    html = tmp_path / "drift.html"
-    html.write_text("<html><body>Evidently drift report</body></html>", encoding="utf-8")
+    # A real Evidently report, as the monitoring flow writes it.
+    rng = np.random.default_rng(0)
+    numeric = {name: rng.normal(size=300) for name in NUMERICAL_DESCRIPTORS}
+    reference = pd.DataFrame({**numeric, "predicted_class": rng.choice(["10", "40"], 300)})
+    current = reference.assign(confidence=reference["confidence"] + 3)
+    html = compare_descriptors(reference, current, report_dir=tmp_path).report_path
+    assert html is not None
     record_drift(engine, drift_result(0.2, None), "1", "last 400 predictions")
     record_drift(engine, drift_result(0.8, html), "1", "last 400 predictions")
     frame = manager.drift_frame()
     assert list(frame["drift_share"]) == [0.2, 0.8] and list(frame["drift_detected"]) == [False, True]
     newest, older = manager.drift_history()
-    assert "Evidently drift report" in (manager.report_html(newest) or "")
+    page = manager.report_html(newest) or ""
+    assert page == html.read_text(encoding="utf-8") and "confidence" in page and len(page) > 10_000
     assert manager.report_html(older) is None
     html.unlink()
     assert manager.report_html(newest) is None

@@ -144,6 +144,13 @@ class Registry:
         found = self._call("listing versions", self._client.search_model_versions, f"name='{self.name}'")
         return [self._info(v, aliases) for v in sorted(found, key=lambda m: int(m.version), reverse=True)]
 
+    def newest_version(self) -> str | None:
+        """The highest registered version number, None before the first (no run is read)."""
+        if not self.exists():
+            return None
+        found = self._call("listing versions", self._client.search_model_versions, f"name='{self.name}'")
+        return str(max(int(v.version) for v in found)) if found else None
+
     def version_info(self, version: str) -> VersionInfo:
         """One version with its aliases, tags and its run's metrics."""
         found = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)

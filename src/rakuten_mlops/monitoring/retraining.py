@@ -59,10 +59,10 @@ def labelled_rows(engine: Engine) -> int:
 
 def rows_trained_on(registry: Registry) -> int | None:
     """Labelled rows the newest registered version was trained on (all splits), None without a version."""
-    versions = registry.versions()
-    if not versions:
+    newest = registry.newest_version()
+    if newest is None:
         return None
-    tags = registry.run_tags(versions[0].version)
+    tags = registry.run_tags(newest)
     try:
         return sum(int(tags[f"rows_{split}"]) for split in SPLITS)
     except (KeyError, ValueError):

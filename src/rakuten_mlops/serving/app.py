@@ -9,12 +9,12 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import multiprocess
-from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rakuten_mlops import __version__
@@ -25,7 +25,7 @@ from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.serving.drift_gauges import DriftGauges
 from rakuten_mlops.serving.holder import ModelHolder, ModelSource, RegistrySource
-from rakuten_mlops.serving.inference_log import InferenceLog
+from rakuten_mlops.serving.log_process import InferenceLogProcess
 from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from rakuten_mlops.serving.monitoring_routes import monitoring_router
@@ -57,11 +57,10 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-def _make_engine(settings: Settings) -> Engine:
-    options: dict[str, object] = {}
+def _engine_options(settings: Settings) -> dict[str, Any]:
     if settings.db_url.startswith("postgresql"):
-        options["connect_args"] = {"connect_timeout": 3}  # an outage must not stall the log writer long
-    return make_engine(settings.db_url, **options)
+        return {"connect_args": {"connect_timeout": 3}}  # an outage must not stall the log writer long
+    return {}
 
 
 def create_app(
@@ -78,16 +77,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.prepare()
-        engine = _make_engine(settings)
+        engine = make_engine(settings.db_url, **_engine_options(settings))
         try:
             await asyncio.to_thread(ensure_schema, engine)
         except MlopsError as exc:  # serve anyway: the inference log spools until the database is back
             log.warning("database not ready at startup, predictions will be spooled: %s", exc)
         inference_log = None
         if settings.inference_log:
-            inference_log = InferenceLog(
-                engine, settings.spool_dir, on_pending=metrics.log_pending.set
-            ).start()
+            inference_log = await asyncio.to_thread(
+                InferenceLogProcess(
+                    settings.db_url,
+                    settings.spool_dir,
+                    engine_options=_engine_options(settings),
+                    on_pending=metrics.log_pending.set,
+                ).start
+            )
 
         def swapped(version: str | None, previous: str | None) -> None:
             metrics.set_model(version, previous)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from anyio import to_thread
 
-from rakuten_mlops.serving.holder import LoadedModel, Scored
+from rakuten_mlops.serving.holder import LoadedModel, ScoredBatch
 
 
 @dataclass
@@ -25,17 +25,19 @@ class _Job:
     model: LoadedModel
     designations: Sequence[str]
     descriptions: Sequence[str | None]
-    future: asyncio.Future[list[Scored]] = field(repr=False)
+    future: asyncio.Future[ScoredBatch] = field(repr=False)
 
 
-def _score_jobs(jobs: list[_Job], k: int) -> list[list[Scored]]:
+def _score_jobs(jobs: list[_Job], k: int) -> list[ScoredBatch]:
     """Score every job's listings in one call and split the results back per job."""
     designations = [d for job in jobs for d in job.designations]
     descriptions = [d for job in jobs for d in job.descriptions]
     scored = jobs[0].model.score(designations, descriptions, k)
+    if len(jobs) == 1:
+        return [scored]
     results, start = [], 0
     for job in jobs:
-        results.append(scored[start : start + len(job.designations)])
+        results.append(scored.part(start, start + len(job.designations)))
         start += len(job.designations)
     return results
 
@@ -52,9 +54,9 @@ class ScoringQueue:
 
     async def score(
         self, model: LoadedModel, designations: Sequence[str], descriptions: Sequence[str | None]
-    ) -> list[Scored]:
+    ) -> ScoredBatch:
         """The scored listings of one request, computed together with concurrent requests."""
-        future: asyncio.Future[list[Scored]] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[ScoredBatch] = asyncio.get_running_loop().create_future()
         self._pending.append(_Job(model, designations, descriptions, future))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Protocol
 
 import numpy as np
@@ -26,12 +26,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Scored:
-    """The model's answer for one listing (before request ids are attached)."""
+class ScoredBatch:
+    """The k most probable classes of each listing of a batch, best first.
 
-    label: str
-    confidence: float
-    top_k: list[tuple[str, float]]
+    Kept as class indices and probabilities (plain lists, one row per listing) rather than an
+    object per listing: building 1,000 small objects cost a seventh of scoring them.
+    """
+
+    indices: list[list[int]]
+    probabilities: list[list[float]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def part(self, start: int, stop: int) -> ScoredBatch:
+        """The rows of listings start..stop-1."""
+        return ScoredBatch(self.indices[start:stop], self.probabilities[start:stop])
 
 
 @dataclass(frozen=True)
@@ -45,18 +55,18 @@ class LoadedModel:
     metrics: dict[str, float] = field(default_factory=dict)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def score(self, designations: Sequence[str], descriptions: Sequence[str | None], k: int) -> list[Scored]:
+    @cached_property
+    def answer_parts(self) -> list[tuple[int | str, str | None]]:
+        """(prdtypecode as answered, category name) of each class index, computed once per model."""
+        return [(code_value(label), label_name(label)) for label in self.model.classes]
+
+    def score(self, designations: Sequence[str], descriptions: Sequence[str | None], k: int) -> ScoredBatch:
         """Vectorised scoring of listings: one featurize and one matrix product for the whole batch."""
         proba = self.model.predict_proba(designations, descriptions)
         k = min(k, proba.shape[1])
-        order = np.argsort(-proba, axis=1, kind="stable")[:, :k]
+        order = np.argsort(-proba, axis=1, kind="stable")[:, :k]  # ties: the lower class index first
         best = np.take_along_axis(proba, order, axis=1)
-        classes = self.model.classes
-        results = []
-        for indices, probabilities in zip(order.tolist(), best.tolist(), strict=True):
-            pairs = [(classes[j], p) for j, p in zip(indices, probabilities, strict=True)]
-            results.append(Scored(pairs[0][0], pairs[0][1], pairs))
-        return results
+        return ScoredBatch(order.tolist(), best.tolist())
 
     def explain(self, designation: str, description: str | None, k: int = 10) -> list[tuple[str, float]]:
         """The features that contributed most to this listing's predicted class."""

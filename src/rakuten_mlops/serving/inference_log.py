@@ -18,11 +18,10 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 import psycopg2
 from sqlalchemy import Engine
@@ -49,9 +48,8 @@ def storable(text: str | None) -> str | None:
     return text
 
 
-@dataclass(frozen=True)
-class PredictionRecord:
-    """One served prediction, as stored."""
+class PredictionRecord(NamedTuple):
+    """One served prediction, as stored (a tuple: cheap to build per listing and to send to a writer process)."""
 
     request_id: str
     created_at: datetime
@@ -93,13 +91,34 @@ class PredictionRecord:
         return cls(**values)
 
 
-COLUMNS = tuple(PredictionRecord.__dataclass_fields__)
+COLUMNS = PredictionRecord._fields
 _TABLE = Prediction.__tablename__
 _INSERT = {
     "sqlite": f"INSERT INTO {_TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
     "ON CONFLICT (request_id) DO NOTHING",
     "postgresql": f"INSERT INTO {_TABLE} ({', '.join(COLUMNS)}) VALUES %s ON CONFLICT (request_id) DO NOTHING",
 }
+
+
+class PredictionLog(Protocol):
+    """What the API needs from an inference log (`InferenceLog` or its process-backed twin)."""
+
+    @property
+    def pending(self) -> int:
+        """Records not yet in the database."""
+        ...
+
+    def submit(self, records: Sequence[PredictionRecord]) -> None:
+        """Queue records for writing without waiting on the database."""
+        ...
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted so far is stored or spooled."""
+        ...
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Drain and stop."""
+        ...
 
 
 def _insert_ignoring_duplicates(engine: Engine, records: list[PredictionRecord]) -> None:
@@ -151,7 +170,9 @@ class InferenceLog:
         self.flush_interval = flush_interval
         self.retry_interval = retry_interval
         self._on_pending = on_pending
-        self._queue: queue.SimpleQueue[list[PredictionRecord]] = queue.SimpleQueue()  # one list per request
+        self._queue: queue.SimpleQueue[Sequence[PredictionRecord]] = (
+            queue.SimpleQueue()
+        )  # one list per request
         self._stop = threading.Event()
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -160,7 +181,8 @@ class InferenceLog:
         self._queued = 0  # submitted but not yet written anywhere
         self._next_replay = 0.0
         self.database_ok = True
-        self.written = 0
+        self.written = 0  # rows inserted (replayed spool rows included)
+        self.done = 0  # submitted rows that left memory, in submission order: stored or spooled
 
     # ------------------------------------------------------------ public
 
@@ -168,6 +190,11 @@ class InferenceLog:
     def pending(self) -> int:
         """Records not yet in the database: queued in memory plus spooled on disk."""
         return self._queued + self._spooled
+
+    @property
+    def spooled(self) -> int:
+        """Records waiting in spool files for the database to come back."""
+        return self._spooled
 
     def start(self) -> InferenceLog:
         """Start the writer thread; spool files left by an earlier process are replayed by it."""
@@ -177,7 +204,7 @@ class InferenceLog:
         self._thread.start()
         return self
 
-    def submit(self, records: list[PredictionRecord]) -> None:
+    def submit(self, records: Sequence[PredictionRecord]) -> None:
         """Queue records for writing; never blocks on the database."""
         with self._idle:
             self._queued += len(records)
@@ -257,7 +284,7 @@ class InferenceLog:
                 self._outage(exc)
         # While the database is down (or older rows wait in the spool) new rows join the spool,
         # so rows are replayed in the order they were served.
-        self._append_spool(batch)
+        append_spool(self._spool_path, batch)
         self._done(len(batch), spooled=len(batch))
 
     def _outage(self, exc: Exception) -> None:
@@ -265,12 +292,6 @@ class InferenceLog:
             log.warning("inference log: database unavailable, spooling to %s (%s)", self.spool_dir, exc)
         self.database_ok = False
         self._next_replay = time.monotonic() + self.retry_interval
-
-    def _append_spool(self, batch: list[PredictionRecord]) -> None:
-        with self._spool_path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(r.to_json() + "\n" for r in batch))
-            handle.flush()
-            os.fsync(handle.fileno())
 
     def _replay(self) -> None:
         for path in self._replayable():
@@ -304,12 +325,21 @@ class InferenceLog:
         with self._idle:
             self._queued -= count
             self._spooled += spooled
+            self.done += count
             self._idle.notify_all()
         self._report()
 
     def _report(self) -> None:
         if self._on_pending is not None:
             self._on_pending(self.pending)
+
+
+def append_spool(path: Path, records: Sequence[PredictionRecord]) -> None:
+    """Append records to a spool file, one JSON line each, and make them durable (fsync)."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("".join(r.to_json() + "\n" for r in records))
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _pid_of(path: Path) -> int | None:

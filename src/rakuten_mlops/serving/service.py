@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,8 +17,8 @@ from rakuten_mlops.db.models import utcnow
 from rakuten_mlops.errors import DatabaseError
 from rakuten_mlops.monitoring.accuracy import live_accuracy
 from rakuten_mlops.serving.batching import ScoringQueue
-from rakuten_mlops.serving.holder import LoadedModel, Scored, code_value, label_name
-from rakuten_mlops.serving.inference_log import InferenceLog, PredictionRecord
+from rakuten_mlops.serving.holder import LoadedModel, ScoredBatch
+from rakuten_mlops.serving.inference_log import PredictionLog, PredictionRecord
 from rakuten_mlops.serving.metrics import ApiMetrics, observe_many
 from rakuten_mlops.serving.schemas import Listing
 
@@ -26,7 +27,7 @@ class PredictionService:
     """Scores listings with the model in service and records every answer."""
 
     def __init__(
-        self, metrics: ApiMetrics, inference_log: InferenceLog | None, engine: Engine | None, top_k: int = 3
+        self, metrics: ApiMetrics, inference_log: PredictionLog | None, engine: Engine | None, top_k: int = 3
     ) -> None:
         self.metrics = metrics
         self.inference_log = inference_log
@@ -52,50 +53,58 @@ class PredictionService:
         return self._record(model, listings, scored, elapsed)
 
     def _record(
-        self, model: LoadedModel, listings: Sequence[Listing], scored: list[Scored], elapsed: float
+        self, model: LoadedModel, listings: Sequence[Listing], scored: ScoredBatch, elapsed: float
     ) -> list[dict[str, Any]]:
         now = datetime.now(UTC)
         latency_ms = elapsed * 1000.0
-        answers: list[dict[str, Any]] = []
-        records: list[PredictionRecord] = []
-        counts: dict[str, int] = {}
         version = model.version
+        parts = model.answer_parts  # (code, name) per class index: no lookups per listing
+        labels = model.model.classes
         observe_many(self._designation_length, [len(item.designation) for item in listings])
         observe_many(self._description_length, [len(item.description or "") for item in listings])
         # One random draw for the whole request: 128-bit ids like uuid4().hex, at a fraction of the cost.
         random_hex = os.urandom(16 * len(listings)).hex()
-        for index, (listing, result) in enumerate(zip(listings, scored, strict=True)):
-            request_id = random_hex[32 * index : 32 * index + 32]
-            counts[result.label] = counts.get(result.label, 0) + 1
+        request_ids = [random_hex[i : i + 32] for i in range(0, len(random_hex), 32)]
+        answers: list[dict[str, Any]] = []
+        for indices, probabilities, request_id in zip(
+            scored.indices, scored.probabilities, request_ids, strict=True
+        ):
+            code, name = parts[indices[0]]
             answers.append(
                 {
-                    "prdtypecode": code_value(result.label),
-                    "label": label_name(result.label),
-                    "confidence": result.confidence,
+                    "prdtypecode": code,
+                    "label": name,
+                    "confidence": probabilities[0],
                     "top_k": [
-                        {"prdtypecode": code_value(c), "label": label_name(c), "probability": p}
-                        for c, p in result.top_k
+                        {"prdtypecode": parts[j][0], "label": parts[j][1], "probability": p}
+                        for j, p in zip(indices, probabilities, strict=True)
                     ],
                     "model_version": version,
                     "request_id": request_id,
                 }
             )
-            records.append(
-                PredictionRecord(
-                    request_id=request_id,
-                    created_at=now,
-                    model_version=version,
-                    designation=listing.designation,
-                    description=listing.description,
-                    prdtypecode=result.label,
-                    confidence=result.confidence,
-                    latency_ms=latency_ms,
-                )
-            )
-        for label, count in counts.items():
-            self.metrics.predictions.labels(prdtypecode=label, model_version=version).inc(count)
+        best = [indices[0] for indices in scored.indices]
+        for index, count in enumerate(np.bincount(best, minlength=len(labels)).tolist()):
+            if count:
+                self.metrics.predictions.labels(prdtypecode=labels[index], model_version=version).inc(count)
         if self.inference_log is not None:
-            self.inference_log.submit(records)
+            self.inference_log.submit(
+                [
+                    PredictionRecord(
+                        request_id,
+                        now,
+                        version,
+                        listing.designation,
+                        listing.description,
+                        labels[index],
+                        probabilities[0],
+                        latency_ms,
+                    )
+                    for request_id, listing, index, probabilities in zip(
+                        request_ids, listings, best, scored.probabilities, strict=True
+                    )
+                ]
+            )
         return answers
 
     # ------------------------------------------------------------ feedback

@@ -20,6 +20,13 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_TOKEN = re.compile(DEFAULT_TOKEN_PATTERN)
+# Joins the documents of a batch; a document holding it is tokenised by the regex instead.
+_BOUNDARY = "\x01"
+_SPACE = ord(" ")
+# Byte table for _tokens: ASCII letters, digits and "_" stay, other ASCII bytes become spaces; the
+# boundary stays, and so do bytes >= 0x80, found only in the regex's tokens of non-ASCII documents.
+_WORD_BYTES = bytes(b if chr(b).isalnum() or b in b"_\x01" or b >= 0x80 else _SPACE for b in range(256))
 
 
 def supports(vectorizer: object) -> bool:
@@ -80,6 +87,29 @@ def _bigram_table(vectorizer: TfidfVectorizer) -> _BigramTable | None:
     return table
 
 
+def _tokens(docs: Sequence[str]) -> tuple[list[str], np.ndarray]:
+    """Every token of the default pattern in docs, in order, and the document of each.
+
+    On ASCII text the pattern's tokens are the runs of two or more letters, digits or "_": one
+    byte translation of the joined batch, a few array operations and a split find them (about
+    3.5 ms on 1,000 listings where a regex findall per document took 8-13 ms). Other documents go
+    through the regex and come back as their tokens separated by spaces, which the split keeps.
+    """
+    parts = [doc if doc.isascii() and _BOUNDARY not in doc else " ".join(_TOKEN.findall(doc)) for doc in docs]
+    joined = _BOUNDARY.join(parts).encode().translate(_WORD_BYTES)
+    codes = np.frombuffer(joined, dtype=np.uint8).copy()
+    boundary = codes == ord(_BOUNDARY)
+    codes[boundary] = _SPACE
+    word = codes != _SPACE
+    starts, ends = word.copy(), word.copy()
+    starts[1:] &= ~word[:-1]
+    ends[:-1] &= ~word[1:]
+    single = starts & ends  # one-character runs: too short for the pattern
+    codes[single] = _SPACE
+    doc_of = np.cumsum(boundary, dtype=np.int64)[starts & ~single]
+    return codes.tobytes().decode().split(), doc_of
+
+
 def _vectorised_columns(
     vectorizer: TfidfVectorizer, docs: Sequence[str], table: _BigramTable
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -88,38 +118,34 @@ def _vectorised_columns(
     A bigram's key is computed from its two words' unigram columns with array arithmetic and
     found in the sorted table by binary search, instead of building and hashing its string.
     """
+    tokens, doc_of = _tokens(docs)
     get = vectorizer.vocabulary_.get
-    findall = re.compile(vectorizer.token_pattern).findall
-    tokens: list[str] = []
-    counts: list[int] = []
-    for doc in docs:
-        found = findall(doc)
-        tokens.extend(found)
-        counts.append(len(found))
     ids = np.fromiter(map(get, tokens, itertools.repeat(-1)), dtype=np.int64, count=len(tokens))
-    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), counts)
     known = ids >= 0
     rows, cols = [doc_of[known]], [ids[known]]
     if len(table.keys) and len(ids) > 1:
         left, right = ids[:-1], ids[1:]
         pair = (doc_of[:-1] == doc_of[1:]) & (left >= 0) & (right >= 0)
         keys = left[pair] * len(vectorizer.vocabulary_) + right[pair]
+        order = np.argsort(keys)  # sorted queries: the binary search ran 2-3x faster, sort included
+        keys, pair_rows = keys[order], doc_of[:-1][pair][order]
         position = np.minimum(np.searchsorted(table.keys, keys), len(table.keys) - 1)
         hit = table.keys[position] == keys
-        rows.append(doc_of[:-1][pair][hit])
+        rows.append(pair_rows[hit])
         cols.append(table.columns[position[hit]])
     return np.concatenate(rows), np.concatenate(cols)
 
 
 def _ngram_columns(vectorizer: TfidfVectorizer, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(row, column) of every n-gram occurrence, building each n-gram's string (any ngram_range)."""
+    all_tokens, doc_of = _tokens(docs)
+    ends = np.cumsum(np.bincount(doc_of, minlength=len(docs))).tolist()
     get = vectorizer.vocabulary_.get
-    findall = re.compile(vectorizer.token_pattern).findall
     low, high = vectorizer.ngram_range
     columns: list[int] = []
     lengths: list[int] = []
-    for doc in docs:
-        tokens = findall(doc)
+    for start, end in itertools.pairwise([0, *ends]):
+        tokens = all_tokens[start:end]
         before = len(columns)
         if low == 1:
             columns.extend([get(t, -1) for t in tokens])

@@ -142,11 +142,12 @@ class TextFeaturizer:
             "fold_accents": self.config.fold_accents,
             "normalise_numbers": self.config.normalise_numbers,
         }
+        # One call for both columns: clean_texts pays its per-call costs once per batch.
+        cleaned = clean_texts([*designations, *descriptions], **options)
+        designation, description = cleaned[: len(designations)], cleaned[len(designations) :]
         cap = self.config.description_max_chars
-        description = clean_texts(descriptions, **options)
         if cap is not None:
             description = [d[:cap] for d in description]
-        designation = clean_texts(designations, **options)
         texts: dict[Field, list[str]] = {"designation": designation, "description": description}
         if self.config.listing_weight > 0:
             texts["listing"] = [f"{a} {b}" if b else a for a, b in zip(designation, description, strict=True)]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from rakuten_mlops.data.sample import generate_listings
-from rakuten_mlops.features.fast_tfidf import fast_transform, supports
+from rakuten_mlops.features.fast_tfidf import DEFAULT_TOKEN_PATTERN, _tokens, fast_transform, supports
 from rakuten_mlops.features.text import clean_texts
 
 TRAIN = clean_texts(generate_listings(600, seed=3)["designation"].tolist())
@@ -52,3 +56,49 @@ def test_full_bigram_vocabulary_uses_the_lookup_table() -> None:
     table = _bigram_table(vectorizer)
     bigrams = sum(" " in term for term in vectorizer.vocabulary_)
     assert table is not None and len(table.keys) == bigrams > 0
+
+
+# Words that probe the batch tokeniser: one-character words, "_" and digits (word characters),
+# non-ASCII letters and marks, the document boundary it joins with, emoji and control characters.
+_WORDS = [
+    *["ab", "cd", "a", "b", "_", "a_b", "__", "1", "12", "x9"],
+    *["é", "éa", "ça", "Σς", "e\u0301t", "\x01", "x\x01y", "😀", "٣٣", "ǅa"],
+]
+_GAPS = [" ", "  ", "-", ".", "'", "\t", "\n", "\f", "\x00", "\x1f", "\xa0", "\u3000", ""]
+_DOC = st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_GAPS)), max_size=10).map(
+    lambda pairs: "".join(word + gap for word, gap in pairs)
+)
+_RAW_OR_CLEANED = st.lists(_DOC, min_size=1, max_size=8).flatmap(
+    lambda docs: st.sampled_from([docs, clean_texts(docs, fold_accents=True)])
+)
+
+
+@pytest.mark.parametrize("ngrams", [(1, 1), (1, 2), (1, 3)])
+@settings(max_examples=200, deadline=None)
+@given(train=st.lists(_DOC, min_size=1, max_size=6), docs=_RAW_OR_CLEANED, min_df=st.sampled_from([1, 2]))
+def test_fast_transform_equals_scikit_learn_on_generated_texts(
+    ngrams: tuple[int, int], train: list[str], docs: list[str], min_df: int
+) -> None:
+    vectorizer = TfidfVectorizer(
+        ngram_range=ngrams, lowercase=False, min_df=min_df, sublinear_tf=True, dtype=np.float32
+    )
+    try:
+        vectorizer.fit([*train, "ab cd"])
+    except ValueError:  # every term pruned by min_df
+        return
+    expected = vectorizer.transform(docs)
+    expected.sort_indices()
+    got = fast_transform(vectorizer, docs)
+    assert got.shape == expected.shape
+    assert np.array_equal(got.indptr, expected.indptr) and np.array_equal(got.indices, expected.indices)
+    np.testing.assert_allclose(got.data, expected.data, atol=1e-6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(docs=st.lists(_DOC, max_size=8))
+def test_batch_tokens_are_the_token_pattern_matches(docs: list[str]) -> None:
+    tokens, doc_of = _tokens(docs)
+    expected = [
+        (token, row) for row, doc in enumerate(docs) for token in re.findall(DEFAULT_TOKEN_PATTERN, doc)
+    ]
+    assert list(zip(tokens, doc_of.tolist(), strict=True)) == expected

@@ -7,7 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from rakuten_mlops.features import text as text_module
 from rakuten_mlops.features.text import clean_text, clean_texts
 
 
@@ -57,3 +60,73 @@ def test_clean_texts_handles_a_series_with_missing_values() -> None:
 def test_clean_texts_matches_clean_text_row_by_row() -> None:
     texts = ["Caf&eacute; <i>12</i>", None, "ÉTÉ  2024", ""]
     assert clean_texts(texts, fold_accents=True) == [clean_text(t, fold_accents=True) for t in texts]
+
+
+# Pieces that stress each cleaning step and the form feed that clean_texts joins texts with:
+# entities (one decodes to a form feed), tags, case (Greek final sigma, dotted I), compatibility
+# forms, ligatures, combining marks at a text's start, digits, every kind of whitespace, control
+# characters, NUL, a lone surrogate and an emoji.
+_PIECES = [
+    *"aZé\u0301ΣσςİǅŒœæßﬁ²Ｘ٣0189 \t\n\r\x0b\f\x01\x1c\x1f\x85\xa0\u2028\u3000\x00\ud800😀\u212a&#;<>/!xb",
+    "&amp;",
+    "&eacute;",
+    "&#12;",
+    "&#x0C;",
+    "&#xc",
+    "&notin",
+    "&amp",
+    "&lt;p&gt;",
+    "&#0;",
+    "&#x110000;",
+    "<br>",
+    "<p class=x>",
+    "</div>",
+    "<b>",
+    "<!-- c -->",
+    "<br\f>",
+    "<p",
+    "ΑΣ",
+    "e\u0327\u0301",
+    "\u0300\u036f\u0370",
+    "한\u1100\u1161",
+]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=16).map("".join)
+_VALUE = st.one_of(_TEXT, st.none(), st.just(math.nan), st.just(12))
+
+
+@pytest.mark.parametrize("fold_accents", [True, False])
+@pytest.mark.parametrize("normalise_numbers", [True, False])
+def test_clean_texts_equals_clean_text_on_every_piece_in_context(
+    fold_accents: bool, normalise_numbers: bool
+) -> None:
+    texts = [
+        *_PIECES,
+        "".join(_PIECES),
+        *(f"Ab{p}Cd {p}0 {p}" for p in _PIECES),
+        *(a + b for a in _PIECES for b in _PIECES),
+    ]
+    options = {"fold_accents": fold_accents, "normalise_numbers": normalise_numbers}
+    assert clean_texts(texts, **options) == [clean_text(t, **options) for t in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=st.lists(_VALUE, max_size=10), fold_accents=st.booleans(), normalise_numbers=st.booleans())
+def test_clean_texts_equals_clean_text_on_adversarial_texts(
+    texts: list[object], fold_accents: bool, normalise_numbers: bool
+) -> None:
+    options = {"fold_accents": fold_accents, "normalise_numbers": normalise_numbers}
+    assert clean_texts(texts, **options) == [clean_text(t, **options) for t in texts]
+
+
+@pytest.mark.parametrize("fold_accents", [True, False])
+def test_texts_holding_or_decoding_to_a_form_feed_are_cleaned_alone(fold_accents: bool) -> None:
+    texts = ["<b\fx>Été", "A &#12; B", "Œuvre &amp; <p>Noël</p>", None, "x&#x0C;y", "ΟΔΟΣ"]
+    expected = [clean_text(t, fold_accents=fold_accents) for t in texts]
+    assert expected[0] == ("ete" if fold_accents else "été")  # the tag spans the form feed
+    assert clean_texts(texts, fold_accents=fold_accents) == expected
+
+
+def test_clean_texts_cleans_long_columns_chunk_by_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(text_module, "_CHUNK", 3)
+    texts = ["<p>Un</p>", "a\fb", None, "Deux &amp; trois", "QUATRE", "&#12;", "cinq"]
+    assert clean_texts(texts) == [clean_text(t) for t in texts]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,15 @@ from hypothesis import strategies as st
 
 from rakuten_mlops.features import text as text_module
 from rakuten_mlops.features.text import clean_text, clean_texts
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _joined_route_even_for_short_lists() -> Iterator[None]:
+    """These tests compare the joined route with clean_text, so short lists must take it too."""
+    saved = text_module._MIN_JOINED
+    text_module._MIN_JOINED = 0
+    yield
+    text_module._MIN_JOINED = saved
 
 
 def test_html_tags_are_removed_and_block_tags_become_spaces() -> None:

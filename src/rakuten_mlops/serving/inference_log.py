@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from rakuten_mlops.db.models import Prediction
+from rakuten_mlops.pids import is_alive
 
 log = logging.getLogger(__name__)
 SPOOL_GLOB = "predictions-*.jsonl"
@@ -317,7 +318,7 @@ class InferenceLog:
         found = []
         for path in sorted(self.spool_dir.glob(SPOOL_GLOB)):
             pid = _pid_of(path)
-            if path == self._spool_path or pid is None or pid == os.getpid() or not _alive(pid):
+            if path == self._spool_path or pid is None or pid == os.getpid() or not is_alive(pid):
                 found.append(path)
         return found
 
@@ -346,14 +347,6 @@ def _pid_of(path: Path) -> int | None:
     parts = path.stem.split("-")
     return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

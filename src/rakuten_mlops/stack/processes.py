@@ -15,9 +15,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rakuten_mlops.pids import PROC, is_alive
 from rakuten_mlops.stack.services import MARKER_ENV
-
-PROC = Path("/proc")
 
 
 @dataclass(frozen=True)
@@ -40,21 +39,6 @@ def process_start(pid: int) -> str | None:
     # The command name is in parentheses and may hold spaces: split after its closing one.
     fields = stat.rsplit(")", 1)[-1].split()
     return fields[19] if len(fields) > 19 else None
-
-
-def is_alive(pid: int) -> bool:
-    """Whether the process exists and is not a zombie waiting to be reaped."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[-1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
 
 
 def stack_processes(token: str) -> list[int]:

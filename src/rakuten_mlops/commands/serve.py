@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from typing import Annotated
 
 import typer
@@ -14,17 +13,7 @@ from rakuten_mlops.db import make_engine
 from rakuten_mlops.db.migrate import ensure_schema
 from rakuten_mlops.errors import DatabaseError
 from rakuten_mlops.serving.metrics import MULTIPROC_ENV
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """Whether something already listens on host:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return True
-    return False
+from rakuten_mlops.stack.services import port_in_use
 
 
 def serve_command(
@@ -37,7 +26,7 @@ def serve_command(
     import uvicorn
 
     settings = run(False, prepared_settings)
-    if port_in_use(host, port):
+    if port_in_use(port, host):
         raise fail(f"port {port} on {host} is in use; stop what listens there or pass --port", False)
     engine = make_engine(settings.db_url)
     try:

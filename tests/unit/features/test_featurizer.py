@@ -9,7 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 from rakuten_mlops.errors import DataError, ModelError
-from rakuten_mlops.features.vectorizers import FeatureConfig, TextFeaturizer
+from rakuten_mlops.features.text import clean_texts
+from rakuten_mlops.features.vectorizers import FeatureConfig, TextFeaturizer, _make_vectorizer
 
 DESIGNATIONS = ["Pompe piscine 12m3", "Peluche ours brun", "Console Nintendo Switch", "Pompe de piscine"]
 DESCRIPTIONS: list[str | None] = ["<p>Filtre à sable</p>", None, "Manette incluse", ""]
@@ -98,3 +99,49 @@ def test_default_listing_vocabulary_spans_both_fields_and_keeps_numbers() -> Non
 def test_a_config_without_any_designation_block_is_refused() -> None:
     with pytest.raises(ModelError, match="designation_weight or listing_weight"):
         FeatureConfig(designation_weight=0.0, listing_weight=0.0)
+
+
+# Whitespace of every kind, runs of it, blank fields, and descriptions longer than the cap below.
+SPACED_DESIGNATIONS = ["  Pompe\t\tpiscine\xa012m3 ", "Peluche\u2028ours \x1cbrun", "   ", "Console  Switch"]
+SPACED_DESCRIPTIONS: list[str | None] = [
+    "<p>Filtre</p>\n\n<p>à   sable</p>" + " \t " * 30 + "fin",
+    " \n ",
+    "Manette " + "  très   longue " * 10,
+    None,
+]
+
+
+def _collapsed_texts(config: FeatureConfig, designations: list[str], descriptions: list[str | None]) -> dict:
+    """The texts as the featurizer prepared them when it collapsed every whitespace run first."""
+    options = {"fold_accents": config.fold_accents, "normalise_numbers": config.normalise_numbers}
+    designation = clean_texts(designations, **options)
+    description = [d[: config.description_max_chars] for d in clean_texts(descriptions, **options)]
+    listing = [f"{a} {b}" if b else a for a, b in zip(designation, description, strict=True)]
+    return {"designation": designation, "description": description, "listing": listing}
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        replace(SMALL, description_max_chars=40),
+        replace(PER_FIELD, description_max_chars=40, designation_chars=True, description_chars=True),
+        replace(PER_FIELD, description_max_chars=40, hashing=True, hashing_features=2**10),
+    ],
+    ids=["listing", "per-field-with-chars", "hashing"],
+)
+def test_features_are_those_of_the_collapsed_texts(config: FeatureConfig) -> None:
+    featurizer = TextFeaturizer(config)
+    fitted = featurizer.fit_transform(SPACED_DESIGNATIONS, SPACED_DESCRIPTIONS)
+    texts = _collapsed_texts(config, SPACED_DESIGNATIONS, SPACED_DESCRIPTIONS)
+    assert texts["description"][2].endswith(" lon")  # the cap cuts the collapsed text mid-word
+    expected = []
+    for block, vectorizer in zip(featurizer._blocks, featurizer._vectorizers, strict=True):
+        reference = _make_vectorizer(config, block.kind)
+        expected.append(reference.fit_transform(texts[block.field]) * block.weight)
+        if hasattr(reference, "vocabulary_"):
+            assert reference.vocabulary_ == vectorizer.vocabulary_
+    expected_matrix = sp.hstack(expected, format="csr", dtype=np.float32)
+    assert np.allclose(fitted.toarray(), expected_matrix.toarray())
+    assert np.allclose(
+        featurizer.transform(SPACED_DESIGNATIONS, SPACED_DESCRIPTIONS).toarray(), fitted.toarray()
+    )

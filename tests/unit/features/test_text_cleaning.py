@@ -106,8 +106,9 @@ _VALUE = st.one_of(_TEXT, st.none(), st.just(math.nan), st.just(12))
 
 @pytest.mark.parametrize("fold_accents", [True, False])
 @pytest.mark.parametrize("normalise_numbers", [True, False])
+@pytest.mark.parametrize("collapse_spaces", [True, False])
 def test_clean_texts_equals_clean_text_on_every_piece_in_context(
-    fold_accents: bool, normalise_numbers: bool
+    fold_accents: bool, normalise_numbers: bool, collapse_spaces: bool
 ) -> None:
     texts = [
         *_PIECES,
@@ -115,17 +116,41 @@ def test_clean_texts_equals_clean_text_on_every_piece_in_context(
         *(f"Ab{p}Cd {p}0 {p}" for p in _PIECES),
         *(a + b for a in _PIECES for b in _PIECES),
     ]
-    options = {"fold_accents": fold_accents, "normalise_numbers": normalise_numbers}
+    options = {
+        "fold_accents": fold_accents,
+        "normalise_numbers": normalise_numbers,
+        "collapse_spaces": collapse_spaces,
+    }
     assert clean_texts(texts, **options) == [clean_text(t, **options) for t in texts]
 
 
 @settings(max_examples=200, deadline=None)
-@given(texts=st.lists(_VALUE, max_size=10), fold_accents=st.booleans(), normalise_numbers=st.booleans())
+@given(
+    texts=st.lists(_VALUE, max_size=10),
+    fold_accents=st.booleans(),
+    normalise_numbers=st.booleans(),
+    collapse_spaces=st.booleans(),
+)
 def test_clean_texts_equals_clean_text_on_adversarial_texts(
-    texts: list[object], fold_accents: bool, normalise_numbers: bool
+    texts: list[object], fold_accents: bool, normalise_numbers: bool, collapse_spaces: bool
 ) -> None:
-    options = {"fold_accents": fold_accents, "normalise_numbers": normalise_numbers}
+    options = {
+        "fold_accents": fold_accents,
+        "normalise_numbers": normalise_numbers,
+        "collapse_spaces": collapse_spaces,
+    }
     assert clean_texts(texts, **options) == [clean_text(t, **options) for t in texts]
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(_VALUE, max_size=10), fold_accents=st.booleans())
+def test_uncollapsed_texts_differ_only_in_whitespace_runs(texts: list[object], fold_accents: bool) -> None:
+    kept = clean_texts(texts, fold_accents=fold_accents, collapse_spaces=False)
+    assert [" ".join(t.split()) for t in kept] == clean_texts(texts, fold_accents=fold_accents)
+
+
+def test_uncollapsed_text_keeps_its_whitespace_runs() -> None:
+    assert clean_text("  a\t\tb \n c ", collapse_spaces=False) == "  a\t\tb \n c "
 
 
 @pytest.mark.parametrize("fold_accents", [True, False])

@@ -50,19 +50,23 @@ def test_pruned_vocabularies_stay_exact(options: dict) -> None:
 
 
 def test_full_bigram_vocabulary_uses_the_lookup_table() -> None:
-    from rakuten_mlops.features.fast_tfidf import _bigram_table
+    from rakuten_mlops.features.fast_tfidf import _lookup
 
     vectorizer = TfidfVectorizer(ngram_range=(1, 2), lowercase=False).fit(TRAIN)
-    table = _bigram_table(vectorizer)
+    lookup = _lookup(vectorizer)
     bigrams = sum(" " in term for term in vectorizer.vocabulary_)
-    assert table is not None and len(table.keys) == bigrams > 0
+    assert lookup is not None and len(lookup.bigrams.keys) == bigrams > 0
 
 
 # Words that probe the batch tokeniser: one-character words, "_" and digits (word characters),
-# non-ASCII letters and marks, the document boundary it joins with, emoji and control characters.
+# non-ASCII letters and marks, the document boundary it joins with, emoji and control characters,
+# and words around the 16 UTF-8 bytes up to which tokens are looked up by their packed bytes
+# (words that share their first 8 or 16 bytes, and multi-byte letters across the limit).
 _WORDS = [
     *["ab", "cd", "a", "b", "_", "a_b", "__", "1", "12", "x9"],
     *["é", "éa", "ça", "Σς", "e\u0301t", "\x01", "x\x01y", "😀", "٣٣", "ǅa"],
+    *["abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq", "abcdefghijklmnopr"],
+    *["éééééééé", "éééééééa", "aéééééééé", "ééééééééé"],
 ]
 _GAPS = [" ", "  ", "-", ".", "'", "\t", "\n", "\f", "\x00", "\x1f", "\xa0", "\u3000", ""]
 _DOC = st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_GAPS)), max_size=10).map(
@@ -102,3 +106,25 @@ def test_batch_tokens_are_the_token_pattern_matches(docs: list[str]) -> None:
         (token, row) for row, doc in enumerate(docs) for token in re.findall(DEFAULT_TOKEN_PATTERN, doc)
     ]
     assert list(zip(tokens, doc_of.tolist(), strict=True)) == expected
+
+
+@pytest.mark.parametrize("words", [1, 2])
+def test_hash_table_finds_exactly_the_keys_it_holds(words: int) -> None:
+    from rakuten_mlops.features.fast_tfidf import _HashTable
+
+    rng = np.random.default_rng(5)
+    keys = np.unique(rng.integers(0, 2**63, size=(3_000, words), dtype=np.uint64), axis=0)
+    held, absent = keys[:2_000], keys[2_000:]
+    # Keys that differ from held ones in a single bit of one word, and keys that crowd into few slots.
+    near = held[:200].copy()
+    near[:, -1] ^= np.uint64(1)
+    crowded = np.zeros((64, words), dtype=np.uint64)
+    crowded[:, 0] = np.arange(64, dtype=np.uint64)
+    held = np.concatenate([held, crowded])
+    table = _HashTable.build(held, np.arange(len(held), dtype=np.int64) * 3)
+    assert table.probes > 1  # some keys had to move past their home slot
+    assert table.find(held).tolist() == (np.arange(len(held)) * 3).tolist()
+    assert (table.find(np.concatenate([absent, near])) == -1).all()
+    assert table.find(np.zeros((0, words), dtype=np.uint64)).tolist() == []
+    empty = _HashTable.build(np.zeros((0, words), dtype=np.uint64), np.zeros(0, dtype=np.int64))
+    assert (empty.find(held[:5]) == -1).all()

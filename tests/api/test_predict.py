@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -49,6 +51,22 @@ def test_batch_keeps_order_and_matches_single_predictions(client: TestClient) ->
     assert [b["prdtypecode"] for b in batch] == [s["prdtypecode"] for s in singles]
     assert [b["confidence"] for b in batch] == pytest.approx([s["confidence"] for s in singles])
     assert len({b["request_id"] for b in batch}) == 3
+
+
+def test_request_ids_are_unique_time_ordered_uuid7s(client: TestClient) -> None:
+    first = client.post("/predict", json={"designation": "Drone camera 4k"}).json()["request_id"]
+    time.sleep(0.003)  # the ids' clock counts milliseconds
+    items = [{"designation": f"livre {i}"} for i in range(50)]
+    batch = [
+        p["request_id"] for p in client.post("/predict/batch", json={"items": items}).json()["predictions"]
+    ]
+    assert len(set(batch)) == 50
+    for request_id in [first, *batch]:
+        parsed = uuid.UUID(hex=request_id)
+        assert parsed.hex == request_id and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        millis = int(request_id[:12], 16)
+        assert abs(millis / 1000 - time.time()) < 60
+    assert all(first < later for later in batch)  # later requests sort after earlier ones
 
 
 def test_every_served_prediction_is_logged_once(client: TestClient, api_settings: Settings) -> None:

@@ -23,6 +23,22 @@ from rakuten_mlops.serving.metrics import ApiMetrics, observe_many
 from rakuten_mlops.serving.schemas import Listing
 
 
+def new_request_ids(count: int) -> list[str]:
+    """`count` UUIDv7s (RFC 9562) as 32 hex digits: the current Unix time in ms, then 74 random bits.
+
+    Time-ordered ids land at the end of the `predictions` table's unique index. Random ones
+    (uuid4) scattered its inserts over the whole index: on SQLite, storing 1,000 rows went from
+    6 ms of CPU on an empty table to 30 ms at 200,000 rows. One random draw serves the whole request.
+    """
+    stamp = np.frombuffer((time.time_ns() // 1_000_000).to_bytes(6, "big"), dtype=np.uint8)
+    ids = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
+    ids[:, :6] = stamp
+    ids[:, 6] = ids[:, 6] & 0x0F | 0x70  # version 7
+    ids[:, 8] = ids[:, 8] & 0x3F | 0x80  # the RFC 9562 variant
+    text = ids.tobytes().hex()
+    return [text[i : i + 32] for i in range(0, len(text), 32)]
+
+
 class PredictionService:
     """Scores listings with the model in service and records every answer."""
 
@@ -62,9 +78,7 @@ class PredictionService:
         labels = model.model.classes
         observe_many(self._designation_length, [len(item.designation) for item in listings])
         observe_many(self._description_length, [len(item.description or "") for item in listings])
-        # One random draw for the whole request: 128-bit ids like uuid4().hex, at a fraction of the cost.
-        random_hex = os.urandom(16 * len(listings)).hex()
-        request_ids = [random_hex[i : i + 32] for i in range(0, len(random_hex), 32)]
+        request_ids = new_request_ids(len(listings))
         answers: list[dict[str, Any]] = []
         for indices, probabilities, request_id in zip(
             scored.indices, scored.probabilities, request_ids, strict=True

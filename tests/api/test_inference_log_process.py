@@ -28,7 +28,9 @@ def database(tmp_path: Path) -> tuple[str, Engine]:
 def records(prefix: str, count: int) -> list[PredictionRecord]:
     now = datetime.now(UTC)
     return [
-        PredictionRecord(f"{prefix}-{i}", now, "1", f"Listing {i} é", None if i % 2 else "desc", "2583", 0.5, 1.0)
+        PredictionRecord(
+            f"{prefix}-{i}", now, "1", f"Listing {i} é", None if i % 2 else "desc", "2583", 0.5, 1.0
+        )
         for i in range(count)
     ]
 
@@ -88,7 +90,9 @@ def test_a_killed_writer_is_replaced_and_loses_nothing(database: tuple[str, Engi
         writer.stop()
 
 
-def test_rows_no_writer_confirmed_are_spooled_and_replayed(database: tuple[str, Engine], tmp_path: Path) -> None:
+def test_rows_no_writer_confirmed_are_spooled_and_replayed(
+    database: tuple[str, Engine], tmp_path: Path
+) -> None:
     url, engine = database
     spool = tmp_path / "spool"
     writer = InferenceLogProcess(url, spool, restart_interval=3_600).start()  # never replaced here

@@ -44,7 +44,7 @@ PIPE_BYTES = 1 << 20  # a 1,000-item batch (~300 KB pickled) is written without 
 _F_SETPIPE_SZ = 1031  # Linux fcntl to enlarge a pipe (unprivileged processes may go up to 1 MiB)
 _READY, _DONE, _SPOOLED = 0, 1, 2  # int64 slots of the state file
 _STATE_BYTES = 8 * 3
-_Rows = list[tuple[Any, ...]]
+_Columns = list[tuple[Any, ...]]  # a request's rows as one tuple per field
 
 
 class _State:
@@ -102,12 +102,16 @@ def _writer_main(fd: int) -> None:
                 break
             if rows is None:
                 break
-            writer.submit([PredictionRecord._make(row) for row in rows])
+            writer.submit(list(map(PredictionRecord._make, zip(*rows, strict=True))))
     finally:
         writer.stop()
         publish(0)
         engine.dispose()
         state.close()
+
+
+def _count(columns: _Columns) -> int:
+    return len(columns[0]) if columns else 0
 
 
 class InferenceLogProcess:
@@ -133,7 +137,9 @@ class InferenceLogProcess:
         self.start_timeout = start_timeout
         self._lock = threading.Lock()  # guards the pipe and the bookkeeping below
         self._submitted = 0  # rows ever submitted
-        self._unconfirmed: deque[tuple[int, _Rows]] = deque()  # (index of first row, rows), in order
+        # (index of the first row, the rows as columns), in order. Columns rather than one tuple per row:
+        # 8 objects per request instead of 1,000 for the garbage collector to scan while they wait.
+        self._unconfirmed: deque[tuple[int, _Columns]] = deque()
         self._base = 0  # index of the first row the current child was sent
         self._process: subprocess.Popen[bytes] | None = None
         self._pipe: Connection | None = None
@@ -168,13 +174,13 @@ class InferenceLogProcess:
 
     def submit(self, records: Sequence[PredictionRecord]) -> None:
         """Send one request's rows to the writer; never waits on the database."""
-        rows = [tuple(record) for record in records]  # plain tuples pickle several times faster
+        columns: _Columns = list(zip(*records, strict=True))  # also pickles several times faster
         with self._lock:
-            self._unconfirmed.append((self._submitted, rows))
-            self._submitted += len(rows)
+            self._unconfirmed.append((self._submitted, columns))
+            self._submitted += len(records)
             if self._pipe is not None and not self._broken:
                 try:
-                    self._pipe.send(rows)
+                    self._pipe.send(columns)
                 except OSError:  # the writer died: the watcher starts another and sends these again
                     self._broken = True
         self._report()
@@ -214,7 +220,11 @@ class InferenceLogProcess:
                 process.wait()
         with self._lock:
             self._prune()
-            left = [row for _, rows in self._unconfirmed for row in rows]
+            left = [
+                PredictionRecord._make(row)
+                for _, columns in self._unconfirmed
+                for row in zip(*columns, strict=True)
+            ]
             if left:
                 self._rescue(left)
             if self._state is not None:
@@ -233,7 +243,7 @@ class InferenceLogProcess:
 
     def _prune(self) -> None:
         confirmed, _ = self._progress()
-        while self._unconfirmed and self._unconfirmed[0][0] + len(self._unconfirmed[0][1]) <= confirmed:
+        while self._unconfirmed and self._unconfirmed[0][0] + _count(self._unconfirmed[0][1]) <= confirmed:
             self._unconfirmed.popleft()
 
     def _spawn(self) -> tuple[subprocess.Popen[bytes], Connection, _State]:
@@ -278,9 +288,9 @@ class InferenceLogProcess:
                 self._state.close(remove=True)
             self._process, self._pipe, self._state, self._broken = process, pipe, state, False
             self._base = self._unconfirmed[0][0] if self._unconfirmed else self._submitted
-            for _, rows in self._unconfirmed:
+            for _, columns in self._unconfirmed:
                 try:
-                    pipe.send(rows)
+                    pipe.send(columns)
                 except OSError:
                     self._broken = True
                     break
@@ -306,11 +316,11 @@ class InferenceLogProcess:
                     log.error("inference log: cannot start a writer process: %s", exc)
             self._report()
 
-    def _rescue(self, rows: _Rows) -> None:
+    def _rescue(self, rows: list[PredictionRecord]) -> None:
         """Spool rows no writer confirmed, under the writer's id so that the next writer replays them."""
         owner = self._process.pid if self._process is not None else os.getpid()
         path = self.spool_dir / f"predictions-{owner}-rescued.jsonl"
-        append_spool(path, [PredictionRecord._make(row) for row in rows])
+        append_spool(path, rows)
         log.warning("inference log: %d rows spooled to %s for the next writer to store", len(rows), path)
         self._unconfirmed.clear()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Sequence
@@ -102,22 +103,24 @@ class PredictionService:
             if count:
                 self.metrics.predictions.labels(prdtypecode=labels[index], model_version=version).inc(count)
         if self.inference_log is not None:
+            same = itertools.repeat
             self.inference_log.submit(
-                [
-                    PredictionRecord(
-                        request_id,
-                        now,
-                        version,
-                        listing.designation,
-                        listing.description,
-                        labels[index],
-                        probabilities[0],
-                        latency_ms,
+                list(
+                    map(
+                        PredictionRecord._make,  # the fields in order, built by zip at C speed
+                        zip(
+                            request_ids,
+                            same(now),
+                            same(version),
+                            [listing.designation for listing in listings],
+                            [listing.description for listing in listings],
+                            [labels[index] for index in best],
+                            [probabilities[0] for probabilities in scored.probabilities],
+                            same(latency_ms),
+                            strict=False,  # the repeated fields never end
+                        ),
                     )
-                    for request_id, listing, index, probabilities in zip(
-                        request_ids, listings, best, scored.probabilities, strict=True
-                    )
-                ]
+                )
             )
         return answers
 

@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=6_000, help="training rows of the served model")
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--seconds", type=float, default=8.0, help="duration of each single-item scenario")
-    parser.add_argument("--batches", type=int, default=15, help="1,000-item batches sent per round")
+    parser.add_argument("--batches", type=int, default=60, help="1,000-item batches sent per round")
     parser.add_argument("--batch-concurrency", type=int, default=1, help="batches in flight at once")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -119,6 +121,13 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
     assert result.exit_code == 0
     for command in ("db", "ingest", "data"):
         assert command in result.stdout
+
+
+def test_the_cli_starts_without_mlflow_scikit_learn_or_fastapi() -> None:
+    # `--help` and the light commands must not pay seconds of imports the heavy ones need.
+    code = "import sys, rakuten_mlops.cli; print(sorted({'mlflow', 'sklearn', 'fastapi'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_train_models_and_predict(runner: CliRunner, tmp_path: Path) -> None:

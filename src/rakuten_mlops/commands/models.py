@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from rakuten_mlops.commands.common import JsonOpt, emit, err, prepared_settings, progress_bar, run, run_flow
-from rakuten_mlops.registry import Registry
+
+if TYPE_CHECKING:
+    from rakuten_mlops.registry import Registry
 
 models_app = typer.Typer(
     help="The model registry: versions, aliases, promotion, rollback.", no_args_is_help=True
@@ -18,6 +20,8 @@ models_app = typer.Typer(
 
 
 def _registry() -> Registry:
+    from rakuten_mlops.registry import Registry  # MLflow takes 1.5 s to import: only when needed
+
     s = prepared_settings()
     return Registry.from_uri(s.tracking_uri, s.model_name)
 

@@ -181,9 +181,8 @@ class InferenceLog:
         self.flush_interval = flush_interval
         self.retry_interval = retry_interval
         self._on_pending = on_pending
-        self._queue: queue.SimpleQueue[Sequence[PredictionRecord]] = (
-            queue.SimpleQueue()
-        )  # one list per request
+        # One sequence of records per request.
+        self._queue: queue.SimpleQueue[Sequence[PredictionRecord]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None

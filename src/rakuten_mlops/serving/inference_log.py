@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -128,10 +129,7 @@ def _storable_rows(records: Sequence[PredictionRecord]) -> Sequence[tuple[Any, .
     One check over all the texts of a batch finds that nothing needs changing (the usual case):
     the records, which are tuples in COLUMNS order, are then the rows as they are.
     """
-    columns = list(zip(*records, strict=True))
-    if not columns:
-        return []
-    texts = "".join(columns[3]) + "".join(filter(None, columns[4]))
+    texts = "".join(map(itemgetter(3), records)) + "".join(filter(None, map(itemgetter(4), records)))
     if "\x00" not in texts and (texts.isascii() or storable(texts) is texts):
         return records
     return [r.values() for r in records]
@@ -143,6 +141,8 @@ def _insert_ignoring_duplicates(engine: Engine, records: list[PredictionRecord])
     Straight to the driver: SQLAlchemy's per-row parameter processing cost 30 ms per 1,000 rows,
     a third of what serving those rows cost.
     """
+    if not records:
+        return
     rows = _storable_rows(records)
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":

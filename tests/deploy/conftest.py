@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.deploy.helpers import COMPOSE_FILES, load_yaml, tool
+from tests.deploy.helpers import COMPOSE_FILES, load_yaml
+from tests.tools import require_tool
 
 
 @pytest.fixture(scope="session")
 def docker_compose() -> str:
     """Debian's docker-compose (1.29): `config` validates a file without a Docker engine."""
-    found = tool("docker-compose")
-    if found is None:
-        pytest.skip("docker-compose is not installed (make system-deps installs Debian's docker-compose)")
-    return found
+    return require_tool("docker-compose", "make system-deps installs Debian's docker-compose")
 
 
 @pytest.fixture(scope="session")

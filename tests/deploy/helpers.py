@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +32,6 @@ NETWORK_NAME = "rakuten-mlops"
 def load_yaml(path: Path) -> Any:
     """One YAML document (anchors and merge keys resolved)."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def tool(name: str) -> str | None:
-    """A command from the virtual environment running the tests, or from PATH."""
-    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return shutil.which(name, path=search)
 
 
 def clean_env() -> dict[str, str]:

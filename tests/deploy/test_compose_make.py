@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from tests.deploy.helpers import COMPOSE_FILES, REPO, run
+from tests.tools import require_tool
 
 FRAGMENT = REPO / "mk" / "compose.mk"
 TARGETS = ("start-infra", "start-api", "start-monitor", "start-full", "stop", "compose-config")
@@ -14,10 +14,7 @@ TARGETS = ("start-infra", "start-api", "start-monitor", "start-full", "stop", "c
 
 @pytest.fixture(scope="module")
 def make() -> str:
-    found = shutil.which("make")
-    if found is None:
-        pytest.skip("make is not installed")
-    return found
+    return require_tool("make", "apt-get install make")
 
 
 def _dry_run(make: str, target: str) -> list[str]:

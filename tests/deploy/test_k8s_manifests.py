@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from tests.deploy.helpers import REPO, load_yaml
+from tests.tools import require_module
 
 K8S = REPO / "deploy" / "k8s"
 MANIFESTS = sorted(path for path in K8S.glob("*.yaml") if path.name != "kustomization.yaml")
@@ -38,9 +39,7 @@ def container(resources: dict[str, dict[str, Any]]) -> dict[str, Any]:
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
 def test_manifest_validates_strictly_against_the_kubernetes_schema(path: Path, version: str) -> None:
-    kubernetes_validate = pytest.importorskip(
-        "kubernetes_validate", reason="kubernetes-validate is not installed (it is in the dev extra)"
-    )
+    kubernetes_validate = require_module("kubernetes_validate", "the dev extra's kubernetes-validate")
     # strict: an unknown or misspelt field fails instead of being silently dropped by the cluster.
     kubernetes_validate.validate(load_yaml(path), version, strict=True)
 

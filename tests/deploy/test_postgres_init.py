@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 from tests.deploy.helpers import REPO, clean_env, run
+from tests.tools import require_tool
 
 from rakuten_mlops.testing.postgres import PostgresCluster
 
@@ -19,8 +19,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def initialised(postgres_cluster: PostgresCluster) -> Iterator[PostgresCluster]:
-    if shutil.which("psql") is None:
-        pytest.skip("psql is not installed (the postgresql package brings it)")
+    require_tool("psql", "the postgresql package brings it; make system-deps")
     yield postgres_cluster
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import stat
 import subprocess
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from honcho.environ import parse, parse_procfile
+from tests.tools import require_tool
 
 from rakuten_mlops.config import Settings
 from rakuten_mlops.stack import MARKER_ENV, Ports, StackError, build_plan, check_ports
@@ -85,9 +85,7 @@ def test_prometheus_config_scrapes_the_stack_api_and_loads_the_repository_rules(
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     assert targets == {"rakuten-api": ["127.0.0.1:18123"], "prometheus": ["127.0.0.1:19123"]}
     assert config["rule_files"] == [str(ROOT / "monitoring" / "alerts.yml")]
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian package prometheus)")
+    promtool = require_tool("promtool", "Debian package prometheus; make system-deps")
     settings = Settings(MLOPS_HOME=str(tmp_path / "home"))
     plan = build_plan(settings, PORTS, root=ROOT)
     write_stack_files(plan)

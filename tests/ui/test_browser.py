@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.tools import missing, require_module
 from tests.ui.helpers import ADMIN_KEY, REPO, LiveApi, clean_env, copy_home
 
 from rakuten_mlops.testing.processes import ServiceProcess, free_port
@@ -83,9 +84,9 @@ def control_room(
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Debian's Chromium, headless, driven by Playwright."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
+    playwright_api = require_module("playwright.sync_api", "the dev extra's playwright; make install")
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
+        missing(f"the browser {CHROMIUM}", "apt-get install chromium; make system-deps")
     with playwright_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,

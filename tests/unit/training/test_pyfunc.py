@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pytest
+from tests.tools import require_module
 
 from rakuten_mlops.features.vectorizers import FeatureConfig
 from rakuten_mlops.training.trainers import SklearnTrainer
@@ -17,7 +18,7 @@ from rakuten_mlops.training.trainers import SklearnTrainer
 if TYPE_CHECKING:
     from conftest import Listings
 
-mlflow = pytest.importorskip("mlflow")
+mlflow = require_module("mlflow", "make install")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from tests.tools import require_module
 
 from rakuten_mlops.errors import DataError, ModelError
 from rakuten_mlops.features.vectorizers import FeatureConfig
@@ -69,7 +70,7 @@ def test_unknown_trainer_name_is_refused() -> None:
 def test_torch_trainer_on_cpu_matches_sklearn_accuracy(
     hidden: int, train_set: Listings, test_set: Listings, small_features: FeatureConfig
 ) -> None:
-    pytest.importorskip("torch")
+    require_module("torch", "make install-torch")
     losses: list[tuple[int, float]] = []
     trainer = get_trainer(
         "torch", features=small_features, device="cpu", hidden=hidden, epochs=8, batch_size=32, lr=0.02,
@@ -84,7 +85,7 @@ def test_torch_trainer_on_cpu_matches_sklearn_accuracy(
 
 
 def test_resolve_device_falls_back_to_cpu_and_refuses_missing_cuda() -> None:
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch", "make install-torch")
     from rakuten_mlops.training.torch_trainer import resolve_device
 
     assert resolve_device("cpu") == "cpu"

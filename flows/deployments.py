@@ -32,7 +32,8 @@ BY_MODULE = EntrypointType.MODULE_PATH
 def build_deployments() -> list[RunnerDeployment]:
     """The three deployments, with their schedule and default parameters."""
     return [
-        monitor_and_retrain.to_deployment(
+        RunnerDeployment.from_flow(
+            monitor_and_retrain,
             name="daily",
             schedules=[Cron(DAILY_CRON, timezone=SCHEDULE_TIMEZONE)],
             parameters={"retrain": True, "trainer": "sklearn"},
@@ -40,14 +41,16 @@ def build_deployments() -> list[RunnerDeployment]:
             tags=[*TAGS, "monitoring"],
             entrypoint_type=BY_MODULE,
         ),
-        training_pipeline.to_deployment(
+        RunnerDeployment.from_flow(
+            training_pipeline,
             name="on-demand",
             parameters={"trainer": "sklearn", "device": "auto", "promote": True},
             description="Train on the catalogue, register, and promote if it beats the champion.",
             tags=[*TAGS, "training"],
             entrypoint_type=BY_MODULE,
         ),
-        ingest.to_deployment(
+        RunnerDeployment.from_flow(
+            ingest,
             name="on-demand",
             parameters={"kind": "sample", "rows": 5_000, "seed": 42, "drift": False},
             description="Ingest generated listings, the challenge's X/Y files, or any CSV/Parquet.",

@@ -205,7 +205,7 @@ class Registry:
             CHALLENGER,
             version.version,
         )
-        return version
+        return version  # type: ignore[no-any-return]  # _call forwards MLflow's untyped result
 
     def record_decision(self, decision: GateDecision) -> None:
         """Write the gate's decision and reason as tags on the challenger version."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import httpx
@@ -110,6 +111,11 @@ class ApiManager:
     def metrics_text(self) -> str:
         """The API's Prometheus exposition text."""
         return self._request("GET", "/metrics").text
+
+
+def read_csv_bytes(data: bytes) -> pd.DataFrame:
+    """An uploaded CSV as text cells (nothing parsed as numbers or missing values)."""
+    return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
 
 
 def _message(response: httpx.Response) -> str:

@@ -76,7 +76,8 @@ for alert in alerts or []:
         text.write(alert.message)
         if alert.acknowledged:
             action.caption(f"acknowledged by {alert.acknowledged_by}")
-        elif action.button("Acknowledge", key=f"ack-{alert.id}") and attempt(
-            "Acknowledging", m.monitoring.acknowledge, alert.id, who
+        elif (
+            action.button("Acknowledge", key=f"ack-{alert.id}")
+            and attempt("Acknowledging", m.monitoring.acknowledge, alert.id, who) is not None
         ):
             st.rerun()

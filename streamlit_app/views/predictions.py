@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import streamlit as st
 
 from components import charts
 from components.status import attempt
+from managers.api import read_csv_bytes
 from services import managers
 
 m = managers()
@@ -55,9 +54,7 @@ st.caption(
 )
 upload = st.file_uploader("CSV to score", type=["csv"], key="score-file")
 if upload is not None and st.button("Score the file", key="score", type="primary"):
-    frame = attempt(
-        "Reading the file", pd.read_csv, io.BytesIO(upload.getvalue()), dtype=str, keep_default_na=False
-    )
+    frame = attempt("Reading the file", read_csv_bytes, upload.getvalue())
     if frame is not None:
         with st.spinner(f"Scoring {len(frame):,} listings…"):
             scored = attempt("Scoring the file", m.api.predict_frame, frame)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PROBE = '''
+PROBE = """
 from tests.tools import require_module, require_tool
 
 def test_needs_a_tool():
@@ -18,7 +18,7 @@ def test_needs_a_tool():
 
 def test_needs_a_module():
     require_module("no_such_module_for_rakuten", "pip install it")
-'''
+"""
 
 
 def _run_probe(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:

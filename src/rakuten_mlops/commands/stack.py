@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,7 +28,7 @@ from rakuten_mlops.stack import (
 )
 
 
-def _port_option(flag: str, envvar: str, what: str) -> typer.models.OptionInfo:
+def _port_option(flag: str, envvar: str, what: str) -> Any:
     return typer.Option(flag, envvar=envvar, min=1, max=65535, help=f"Port of {what} on 127.0.0.1.")
 
 

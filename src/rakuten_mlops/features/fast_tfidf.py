@@ -69,7 +69,7 @@ def _pack(padded: np.ndarray, begin: np.ndarray, length: np.ndarray) -> np.ndarr
     windows = np.lib.stride_tricks.sliding_window_view(padded, _PACKED)[begin]  # a copy, one row per token
     words = windows.view("<u8")
     words &= _KEEP[length]
-    return words
+    return np.asarray(words)
 
 
 @dataclass(frozen=True)

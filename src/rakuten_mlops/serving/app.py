@@ -131,7 +131,7 @@ def create_app(
             engine.dispose()
             gc.set_threshold(*thresholds)
             if multiprocess_mode():
-                multiprocess.mark_process_dead(os.getpid())  # drop this worker's live gauges
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # drop this worker's live gauges
 
     app = FastAPI(
         title="Rakuten product classification API",

@@ -358,8 +358,6 @@ def _pid_of(path: Path) -> int | None:
     parts = path.stem.split("-")
     return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
 
-    return True
-
 
 def _count_lines(path: Path) -> int:
     try:

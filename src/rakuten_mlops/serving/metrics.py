@@ -146,6 +146,6 @@ class ApiMetrics:
         """The exposition text of every metric (aggregated over workers in multiprocess mode)."""
         if multiprocess_mode():
             registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)

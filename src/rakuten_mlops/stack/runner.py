@@ -24,10 +24,10 @@ from typing import IO
 
 import httpx
 
+from rakuten_mlops.pids import is_alive
 from rakuten_mlops.stack.files import write_stack_files
 from rakuten_mlops.stack.processes import (
     PidRecord,
-    is_alive,
     owner_alive,
     process_start,
     read_pid_file,

@@ -20,7 +20,7 @@ def _effective_weights(model: TextClassifierModel) -> np.ndarray:
     if isinstance(head, LinearHead):
         return head.weights
     if isinstance(head, MLPHead):
-        return head.w1 @ head.w2
+        return np.asarray(head.w1 @ head.w2)
     raise ModelError(f"cannot explain a head of type {type(head).__name__}")
 
 

@@ -22,7 +22,7 @@ def softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
-    return z
+    return np.asarray(z)
 
 
 @dataclass
@@ -51,7 +51,7 @@ class LinearHead:
 
     def scores(self, features: sp.csr_matrix) -> np.ndarray:
         """Raw class scores (logits)."""
-        return np.asarray(features @ self.weights) + self.intercept
+        return np.asarray(features @ self.weights + self.intercept)
 
 
 @dataclass
@@ -71,11 +71,11 @@ class MLPHead:
 
     def hidden(self, features: sp.csr_matrix) -> np.ndarray:
         """Hidden activations after ReLU."""
-        return np.maximum(np.asarray(features @ self.w1) + self.b1, 0.0)
+        return np.asarray(np.maximum(features @ self.w1 + self.b1, 0.0))
 
     def scores(self, features: sp.csr_matrix) -> np.ndarray:
         """Raw class scores (logits)."""
-        return self.hidden(features) @ self.w2 + self.b2
+        return np.asarray(self.hidden(features) @ self.w2 + self.b2)
 
 
 Head = LinearHead | MLPHead

@@ -124,7 +124,7 @@ def log_model(
                 "description": ["Stylos à encre bleue, pointe moyenne"],
             }
         )
-        return mlflow.pyfunc.log_model(
+        info: ModelInfo = mlflow.pyfunc.log_model(
             name=name,
             python_model=script,
             artifacts={MODEL_ARTIFACT: str(weights)},
@@ -134,3 +134,4 @@ def log_model(
             pip_requirements=pip_requirements(),
             registered_model_name=registered_model_name,
         )
+        return info

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     model_poll_seconds: Annotated[float, Field(alias="MODEL_POLL_SECONDS", ge=0.0)] = 30.0
     # Off only to measure what the inference log costs (scripts/bench_serving.py); keep it on.
     inference_log: Annotated[bool, Field(alias="INFERENCE_LOG")] = True
+    # Past this many seconds on one batch the log's writer gives up on a database that hangs, and is replaced.
+    inference_log_write_timeout: Annotated[float, Field(alias="INFERENCE_LOG_WRITE_TIMEOUT", ge=1.0)] = 30.0
 
     # Monitoring (the monitor-and-retrain flow and the API's drift gauges).
     # Share of monitored descriptors that must drift for the window to count as drifted.

@@ -203,10 +203,18 @@ class Registry:
         found = self._call("listing versions", self._client.search_model_versions, f"name='{self.name}'")
         return str(max(int(v.version) for v in found)) if found else None
 
+    def _version(self, version: str) -> ModelVersion:
+        """One version; a RegistryError that says so when it does not exist."""
+        found: ModelVersion | None = self._find(
+            f"reading version {version}", self._client.get_model_version, self.name, str(version)
+        )
+        if found is None:
+            raise RegistryError(f"model {self.name!r} has no version {version} in the registry at {self.uri}")
+        return found
+
     def version_info(self, version: str) -> VersionInfo:
         """One version with its aliases, tags and its run's metrics."""
-        found = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
-        return self._info(found, self._aliases())
+        return self._info(self._version(version), self._aliases())
 
     def _aliases(self) -> dict[str, list[str]]:
         aliases: dict[str, list[str]] = {}
@@ -305,11 +313,7 @@ class Registry:
 
     def promote(self, version: str, reason: str, action: str = "promote") -> None:
         """Make `version` the champion and record the event (the old champion stays for rollback)."""
-        if (
-            self._find(f"reading version {version}", self._client.get_model_version, self.name, str(version))
-            is None
-        ):
-            raise RegistryError(f"model {self.name!r} has no version {version} in the registry at {self.uri}")
+        self._version(version)
         events = self.history()  # settles a change an earlier call left half-done
         current = self.champion()
         previous = str(current.version) if current else None
@@ -391,7 +395,7 @@ class Registry:
 
     def run_tags(self, version: str) -> dict[str, str]:
         """Tags of the training run behind a version (rows per split, trainer, ingestion batches)."""
-        info = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
+        info = self._version(version)
         if not info.run_id:
             return {}
         return dict(
@@ -400,7 +404,7 @@ class Registry:
 
     def download_run_artifact(self, version: str, artifact_path: str, target: Path) -> Path:
         """Download one artifact of the training run behind a version into target."""
-        info = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
+        info = self._version(version)
         if not info.run_id:
             raise ModelError(f"version {version} of {self.name!r} has no MLflow run, so no {artifact_path}")
         try:

@@ -123,7 +123,7 @@ def test_history_written_after_the_alias_moved_is_completed_by_the_next_call(uri
     fresh = Registry.from_uri(uri, NAME)
     assert str(fresh.champion().version) == "2"  # type: ignore[union-attr]
     assert [e["version"] for e in fresh.history()] == ["1", "2"]  # settled: champion and history agree
-    assert INTENT_TAG not in MlflowClient(tracking_uri=uri).get_registered_model(NAME).tags
+    assert INTENT_TAG not in MlflowClient(tracking_uri=uri, registry_uri=uri).get_registered_model(NAME).tags
     assert fresh.rollback("back") == "1"
     assert str(fresh.champion().version) == "1"  # type: ignore[union-attr]
 

@@ -28,7 +28,9 @@ def serve_command(
     settings = run(False, prepared_settings)
     if port_in_use(port, host):
         raise fail(f"port {port} on {host} is in use; stop what listens there or pass --port", False)
-    engine = make_engine(settings.db_url)
+    # A database that hangs must not hold the start: the API serves and the log keeps rows meanwhile.
+    options = {"connect_args": {"connect_timeout": 5}} if settings.db_url.startswith("postgresql") else {}
+    engine = make_engine(settings.db_url, **options)
     try:
         ensure_schema(engine)  # once here, so workers never race to migrate
     except DatabaseError as exc:

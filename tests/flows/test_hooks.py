@@ -14,7 +14,10 @@ URL = "postgresql://rakuten:s3cret@db.internal:5432/rakuten"
 @pytest.mark.parametrize(
     ("exc", "expected"),
     [
-        (DatabaseError(f"reading the predictions table failed on {URL}: OperationalError"), "database could not"),
+        (
+            DatabaseError(f"reading the predictions table failed on {URL}: OperationalError"),
+            "database could not",
+        ),
         (RegistryError("the MLflow registry at http://mlflow.internal:5000 failed"), "MLflow registry could"),
         (DataError(f"the file {URL} is empty"), "the file [address] is empty"),
         (KeyError("s3cret"), "an unexpected KeyError; the run's logs have the details"),

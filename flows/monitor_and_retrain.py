@@ -18,7 +18,6 @@ from flows.ingest import retry_on_database_error
 from flows.pipeline_flow import training_pipeline
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import ensure_schema, get_engine
-from rakuten_mlops.monitoring import record_outcome
 from rakuten_mlops.monitoring.retraining import (
     AccuracyCheck,
     RetrainDecision,
@@ -29,6 +28,7 @@ from rakuten_mlops.monitoring.retraining import (
     reload_api,
 )
 from rakuten_mlops.monitoring.runner import DriftCheck, NothingToCheck, check_champion, raise_drift_alert
+from rakuten_mlops.monitoring.store import record_outcome
 from rakuten_mlops.monitoring.summary import MonitorSummary
 from rakuten_mlops.registry import Registry
 

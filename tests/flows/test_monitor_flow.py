@@ -23,7 +23,8 @@ from rakuten_mlops.data.ingestion import ingest_sample
 from rakuten_mlops.data.sample import generate_listings
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.db.models import Prediction, utcnow
-from rakuten_mlops.monitoring import ACCURACY_DROP, DRIFT, FLOW_FAILED, latest_drift, list_alerts
+from rakuten_mlops.monitoring.alerts import ACCURACY_DROP, DRIFT, FLOW_FAILED, list_alerts
+from rakuten_mlops.monitoring.store import latest_drift
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
 from rakuten_mlops.testing.trained import build_trained_home

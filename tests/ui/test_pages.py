@@ -13,7 +13,7 @@ from tests.ui.helpers import ADMIN_KEY, APP_DIR, LiveApi, copy_home
 
 from rakuten_mlops.config import DEFAULT_MODEL_NAME
 from rakuten_mlops.db import make_engine
-from rakuten_mlops.monitoring import list_alerts, raise_alert
+from rakuten_mlops.monitoring.alerts import list_alerts, raise_alert
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.testing.processes import free_port
 

@@ -60,12 +60,13 @@ def _ingest(as_json: bool, **parameters: Any) -> None:
 
     def human() -> None:
         for note in result.notes:
-            err.print(f"note: {note}", highlight=False)
+            err.print(f"note: {note}", highlight=False, soft_wrap=True)
         err.print(
             f"[green]ingested[/] {result.source}: {result.rows_read:,} rows read, {result.inserted:,} inserted, "
             f"{result.updated:,} updated, {result.duplicates:,} duplicates, in {result.duration_seconds:.1f}s "
             f"({result.rows_per_second:,.0f} rows/s); batch {result.batch_id}",
             highlight=False,
+            soft_wrap=True,
         )
 
     emit(result, as_json, human)

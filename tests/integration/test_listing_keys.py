@@ -251,3 +251,15 @@ def test_a_repeated_productid_rejects_a_challenge_file(
     ):
         ingest_rakuten(engine, x, y, chunk_rows=200)
     assert product_count(engine) == 0
+
+
+def test_a_challenge_row_without_productid_is_rejected_naming_it(
+    engine: Engine, challenge_files: tuple[pd.DataFrame, Path, Path], tmp_path: Path
+) -> None:
+    _, x, y = challenge_files
+    frame = pd.read_csv(x, index_col=0, dtype=str, keep_default_na=False)
+    frame.loc[frame.index[77], "productid"] = ""
+    frame.to_csv(x)
+    with pytest.raises(ValidationError, match=r"X_train.csv, column 'productid', row 78: empty id"):
+        ingest_rakuten(engine, x, y)
+    assert product_count(engine) == 0

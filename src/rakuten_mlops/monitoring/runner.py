@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
+from rakuten_mlops import tracking
 from rakuten_mlops.errors import ModelError
 from rakuten_mlops.monitoring.descriptors import (
     CATEGORICAL_DESCRIPTORS,
@@ -77,7 +77,7 @@ def log_drift_run(
     tracking_uri: str, artifacts_dir: Path, result: DriftResult, report: StoredDriftReport
 ) -> str | None:
     """Log a drift check as an MLflow run (metrics, per-descriptor scores, the HTML report); its run id."""
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = tracking.client(tracking_uri)
     try:
         found = client.get_experiment_by_name(MONITORING_EXPERIMENT)
         if found is not None:

@@ -107,7 +107,8 @@ def create_app(
         thresholds = gc.get_threshold()
         gc.set_threshold(max(GC_THRESHOLD, thresholds[0]), *thresholds[1:])
         holder = ModelHolder(
-            source or RegistrySource(Registry.from_uri(settings.tracking_uri, settings.model_name)),
+            source
+            or RegistrySource(Registry.from_uri(settings.tracking_uri, settings.model_name, check=False)),
             on_swap=swapped,
         )
         service = PredictionService(metrics, inference_log, engine)

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 from anyio import to_thread
 
+from rakuten_mlops import tracking
 from rakuten_mlops.data.categories import category_label
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.training.explain import explain
@@ -92,7 +93,8 @@ class RegistrySource:
         self.registry = registry
 
     def champion_version(self) -> str | None:
-        """The champion's version, or None before the first promotion."""
+        """The champion's version, or None before the first promotion (a store that is down fails fast)."""
+        tracking.check_store(self.registry.tracking_uri)
         champion = self.registry.champion()
         return None if champion is None else str(champion.version)
 

@@ -11,7 +11,7 @@ from pydantic_core import to_json
 
 from rakuten_mlops.errors import DatabaseError
 from rakuten_mlops.registry import CHAMPION
-from rakuten_mlops.serving.deps import NO_MODEL, AdminDep, HolderDep, ModelDep, ServiceDep
+from rakuten_mlops.serving.deps import NO_MODEL, AdminDep, HolderDep, ModelDep, ServiceDep, no_model_reason
 from rakuten_mlops.serving.holder import code_value
 from rakuten_mlops.serving.schemas import (
     BatchPrediction,
@@ -47,7 +47,7 @@ def health(request: Request, holder: HolderDep) -> Health:
 def ready(request: Request, holder: HolderDep) -> Health:
     """Readiness: 200 once a champion is loaded, 503 before."""
     if holder.current is None:
-        raise HTTPException(503, NO_MODEL)
+        raise HTTPException(503, no_model_reason(holder))
     return health(request, holder)
 
 

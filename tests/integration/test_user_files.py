@@ -100,7 +100,7 @@ REJECTED = {
     ),
     "a row with fewer fields, after a quoted line break": (
         b'title,category\n"Tasse\nblanche",kitchen\nLampe\n',
-        ["row 2", "has 1 fields where the header has 2"],
+        ["row 2", "has 1 field where the header has 2"],
     ),
     "semicolons without the mapped columns": (
         b"name;cat\nTasse;kitchen\n",

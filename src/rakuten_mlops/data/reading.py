@@ -148,25 +148,23 @@ def csv_chunks(
         bad_rows.append(row)
         return "error"
 
-    reader_options = (
-        pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
-        pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=refuse),
-        pacsv.ConvertOptions(
-            column_types=dict.fromkeys(wanted, pa.string()),
-            include_columns=wanted,
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
     try:
         reader = pacsv.open_csv(
             layout.path,
-            read_options=reader_options[0],
-            parse_options=reader_options[1],
-            convert_options=reader_options[2],
+            read_options=pacsv.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter, newlines_in_values=True, invalid_row_handler=refuse
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(wanted, pa.string()),
+                include_columns=wanted,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
-        batches = iter(reader)
-        yield from _frames(source, _rechunk(batches, chunk_rows), require_rows, "has a header but no rows")
+        yield from _frames(
+            source, _rechunk(iter(reader), chunk_rows), require_rows, "has a header but no rows"
+        )
     except pa.ArrowInvalid as exc:
         raise _parse_error(layout, exc, bad_rows) from None
 
@@ -178,12 +176,13 @@ def _parse_error(
     if bad_rows:
         row = bad_rows[0]
         more = "more" if row.actual_columns > row.expected_columns else "fewer"
+        fields = f"{row.actual_columns} field" + ("s" if row.actual_columns != 1 else "")
         # pyarrow numbers records from the header (record 1); rows here count from the first data row.
         number = row.number - 1 if row.number is not None and row.number > 0 else None
         return ValidationError(
             source,
-            f"has {row.actual_columns} fields where the header has {row.expected_columns} ({more} than the "
-            f"header; a delimiter or quote inside a value is the usual cause)",
+            f"has {fields} where the header has {row.expected_columns} ({more} than the header; "
+            "a delimiter or quote inside a value is the usual cause)",
             row=number,
             value=row.text,
         )

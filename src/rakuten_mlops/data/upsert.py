@@ -43,6 +43,8 @@ _NEW_ONLY = (
     f"INSERT INTO products ({_COLUMNS}, batch_id, created_at) "
     f"SELECT {_COLUMNS}, :batch_id, :now FROM products_stage WHERE true ON CONFLICT (listing_key) DO NOTHING"
 )
+# `p.xmax = 0` only for rows this statement inserted: a row updated by ON CONFLICT keeps the row
+# lock the statement took in its xmax.
 _POSTGRES_UPSERT = f"""
 WITH up AS (
     INSERT INTO products AS p ({_COLUMNS}, batch_id, created_at)

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     inference_log: Annotated[bool, Field(alias="INFERENCE_LOG")] = True
     # Past this many seconds on one batch the log's writer gives up on a database that hangs, and is replaced.
     inference_log_write_timeout: Annotated[float, Field(alias="INFERENCE_LOG_WRITE_TIMEOUT", ge=1.0)] = 30.0
+    # Seconds a client may take between two pieces of a request body before it is answered 408.
+    api_body_timeout: Annotated[float, Field(alias="API_BODY_TIMEOUT", gt=0.0)] = 10.0
+    # Connections and requests one API worker handles at once; past this it answers 503 at once.
+    api_max_concurrency: Annotated[int, Field(alias="API_MAX_CONCURRENCY", ge=1)] = 1_000
 
     # Monitoring (the monitor-and-retrain flow and the API's drift gauges).
     # Share of monitored descriptors that must drift for the window to count as drifted.

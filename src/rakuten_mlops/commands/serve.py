@@ -62,4 +62,6 @@ def serve_command(
         # A worker imports sklearn and mlflow before it can answer the supervisor's health pings
         # (10+ s on a busy 2-core laptop); uvicorn's 5 s default kills and respawns it forever.
         timeout_worker_healthcheck=120,
+        # Past this many connections and requests uvicorn answers 503 at once instead of queueing them.
+        limit_concurrency=settings.api_max_concurrency,
     )

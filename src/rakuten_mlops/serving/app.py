@@ -178,7 +178,9 @@ def create_app(
     app.state.settings, app.state.metrics = settings, metrics
     app.include_router(router)
     app.include_router(monitoring_router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, metrics=metrics)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, metrics=metrics, timeout=settings.api_body_timeout
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)

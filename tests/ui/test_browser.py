@@ -137,3 +137,32 @@ def test_clicking_through_every_page_and_predicting_one_listing(control_room: st
     assert version.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"
     snap(page, "08-prediction")
     context.close()
+
+
+@pytest.mark.parametrize(("path", "rendered"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
+def test_api_docs_render_with_the_network_blocked(
+    live_api: LiveApi, browser: object, path: str, rendered: str
+) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    outside: list[str] = []
+
+    def only_the_api(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(live_api.url):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            outside.append(route.request.resource_type)  # type: ignore[attr-defined]
+            route.abort()  # type: ignore[attr-defined]
+
+    context.route("**/*", only_the_api)
+    page = context.new_page()
+    page.goto(f"{live_api.url}{path}")
+    page.wait_for_selector(rendered, timeout=30_000)
+    assert "Rakuten product classification API" in page.inner_text(rendered)
+    page.screenshot(path=str(SCREENSHOTS / f"api{path.replace('/', '-')}.png"), full_page=False)
+    # Every script, style sheet and font came from the API itself (ReDoc's "powered by" logo is an image
+    # it links to its own site for: blocked, and the page renders without it).
+    assert not {"script", "stylesheet", "font", "fetch", "xhr"} & set(outside), outside
+    favicon = page.request.get(f"{live_api.url}/favicon.ico")
+    assert favicon.status == 200 and favicon.headers["content-type"] == "image/png"
+    context.close()

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib.resources
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import multiprocess
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -63,6 +66,8 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+DOCS_ASSETS = "/docs-assets"
+FAVICON = Path(str(importlib.resources.files("fastapi_offline") / "static" / "favicon.png"))
 # How long startup waits for the registry before serving without a model (it goes on in the background).
 STARTUP_REGISTRY_WAIT_S = 5.0
 
@@ -169,12 +174,20 @@ def create_app(
             if multiprocess_mode():
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # drop this worker's live gauges
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's files from the installed package instead of a CDN,
+    # so /docs and /redoc work on a machine without internet.
+    app = FastAPIOffline(
         title="Rakuten product classification API",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(FAVICON, media_type="image/png")
+
     app.state.settings, app.state.metrics = settings, metrics
     app.include_router(router)
     app.include_router(monitoring_router)

@@ -22,7 +22,7 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 TEXT_BUCKETS = (0, 10, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PROBE_ROUTES = frozenset(
-    {"/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico"}
+    {"/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico", "/docs-assets"}
 )
 # The routes whose requests are the API's traffic (what the control room and Grafana call live traffic).
 PREDICTION_ROUTES = "/predict|/predict/batch|/explain"

@@ -23,20 +23,24 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
 
 
 class BodyLimitMiddleware:
-    """Answer 413 to bodies over `max_bytes`, whether announced by Content-Length or streamed."""
+    """Answer 413 to bodies over `max_bytes` (or a path's own limit), whether announced by Content-Length or streamed."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, metrics: ApiMetrics) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, metrics: ApiMetrics, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.metrics = metrics
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        message = f"request body is larger than the {self.max_bytes:,} bytes this API accepts"
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
+        message = f"request body is larger than the {limit:,} bytes this API accepts"
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        if length is not None and length.isdigit() and int(length) > limit:
             self.metrics.errors.labels(reason="body_too_large").inc()
             await _send_json(send, 413, {"detail": message})
             return
@@ -48,7 +52,7 @@ class BodyLimitMiddleware:
             incoming = await receive()
             if incoming["type"] == "http.request":
                 received += len(incoming.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return incoming
 

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-PAGES = ["Home", "Infrastructure", "Dataset", "Training", "Model registry", "Predictions", "Monitoring"]
+PAGES = [
+    "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "Model registry", "Predictions", "Monitoring",
+]  # fmt: skip
 TITLES = {"Home": "Rakuten MLOps control room"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 

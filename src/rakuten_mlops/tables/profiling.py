@@ -10,8 +10,8 @@ from __future__ import annotations
 import warnings as python_warnings
 
 import numpy as np
-from scipy.stats import skew as scipy_skew
 import pandas as pd
+from scipy.stats import skew as scipy_skew
 
 from rakuten_mlops.errors import DataError
 from rakuten_mlops.tables.columns import ColumnFacts, fold, infer_column, is_text_dtype, parsed_sample
@@ -58,7 +58,9 @@ def _numbers(series: pd.Series, column: ColumnProfile) -> None:
     quantiles = np.quantile(values, list(QUANTILES.values()))
     column.quantiles = {k: round(float(q), 6) for k, q in zip(QUANTILES, quantiles, strict=True)}
     column.mean, column.std = round(float(values.mean()), 6), round(float(values.std()), 6)
-    column.skew = round(float(scipy_skew(values, bias=False)), 4) if values.size > 2 and values.std() > 0 else 0.0
+    column.skew = (
+        round(float(scipy_skew(values, bias=False)), 4) if values.size > 2 and values.std() > 0 else 0.0
+    )
     low, high = column.quantiles["p25"], column.quantiles["p75"]
     spread = 3 * (high - low)
     column.outliers = int(((values < low - spread) | (values > high + spread)).sum()) if spread > 0 else 0

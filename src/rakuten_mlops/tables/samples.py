@@ -51,7 +51,7 @@ def messy_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     plan = rng.choice(PLANS, rows, p=[0.5, 0.3, 0.2])
     visits = rng.poisson(6, rows)
     risk = 0.04 * (60 - age) / 12 + 0.6 * (plan == "basic") - 0.05 * visits + rng.normal(0, 0.5, rows)
-    churned = risk > np.quantile(risk, 0.75)
+    churned = risk > np.quantile(risk, 0.8)
     frame = pd.DataFrame(
         {
             "customer_id": [f"C{100_000 + i}" for i in rng.permutation(rows)],

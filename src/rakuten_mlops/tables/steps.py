@@ -39,6 +39,7 @@ class FrameTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise DataError(f"{type(self).__name__} needs columns that the table lacks: {', '.join(missing)}")
+        self.input_columns_ = [str(c) for c in frame.columns]  # also what tells scikit-learn it is fitted
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:  # pragma: no cover - every step overrides it

@@ -55,13 +55,13 @@ def database_error(what: str, engine: Engine, exc: SQLAlchemyError) -> DatabaseE
     """A DatabaseError naming the operation and the database, with the usual remedy."""
     return DatabaseError(
         f"{what} failed on {engine.url.render_as_string()}: {exc.__class__.__name__}; "
-        "is the database reachable and migrated (rakuten-mlops db upgrade)?"
+        "is the database running and migrated (rakuten-mlops db upgrade)?"
     )
 
 
-def dataset_name(text: str) -> str:
-    """A valid dataset name from a file name or a user's choice: letters, digits, '.', '_', '-' (100 at most)."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(text).stem if "." in text else text).strip("-._")[:100]
+def dataset_name(text: str, *, from_file: bool = False) -> str:
+    """A dataset name: a user's choice as given, or derived from a file name; letters, digits, '.', '_', '-'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(text).stem).strip("-._")[:100] if from_file else text
     if not NAME.fullmatch(name):
         raise DataError(f"{text!r} cannot name a dataset: use letters, digits, '.', '_' or '-' (at most 100)")
     return name
@@ -91,7 +91,7 @@ class DatasetStore:
     def add(self, path: Path, name: str | None = None, *, filename: str | None = None) -> AddResult:
         """Add a file as a new version of `name` (default: the file's name); the same bytes again change nothing."""
         shown = filename or path.name
-        chosen = dataset_name(name or shown)
+        chosen = dataset_name(name) if name else dataset_name(shown, from_file=True)
         if not path.is_file():
             raise ValidationError(shown, "does not exist or is not a file")
         size = path.stat().st_size

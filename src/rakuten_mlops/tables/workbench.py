@@ -33,9 +33,9 @@ class Suggestions(BaseModel):
     warnings: list[ProfileWarning] = Field(default_factory=list)
 
 
-def _cache_path(store: DatasetStore, digest: str, target: str | None) -> Path:
+def _cache_path(store: DatasetStore, digest: str, target: str | None, kind: str = "profile") -> Path:
     key = "guess" if target is None else hashlib.sha1(target.encode("utf-8")).hexdigest()[:16]
-    return store.root / "profiles" / digest / f"v{PROFILE_FORMAT}-{key}.json"
+    return store.root / "profiles" / digest / f"{kind}-v{PROFILE_FORMAT}-{key}.json"
 
 
 def profile_dataset(
@@ -52,25 +52,38 @@ def profile_dataset(
         except ValueError:
             pass  # written by an older version or cut short: compute it again
     profile = profile_frame(store.load_frame(name, detail.version), target, name=name, version=detail.version)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
-    partial.write_text(profile.model_dump_json(), encoding="utf-8")
-    partial.replace(cached)
+    _write(cached, profile.model_dump_json())
     return profile
 
 
 def suggest_for_dataset(
     store: DatasetStore, name: str, target: str, version: int | None = None
 ) -> Suggestions:
-    """The suggested steps for a stored version, each with its preview."""
+    """The suggested steps for a stored version, each with its preview (cached like profiles)."""
     from rakuten_mlops.tables.suggestions import suggest
 
     profile = profile_dataset(store, name, target, version)
     assert profile.version is not None
+    detail = store.show(name, profile.version)
+    cached = _cache_path(store, detail.hash, target, "suggestions")
+    if cached.exists():
+        try:
+            return Suggestions.model_validate_json(cached.read_text(encoding="utf-8"))
+        except ValueError:
+            pass
     steps = suggest(store.load_frame(name, profile.version), profile)
-    return Suggestions(
+    found = Suggestions(
         name=name, version=profile.version, target=target, steps=steps, warnings=profile.warnings
     )
+    _write(cached, found.model_dump_json())
+    return found
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 def preprocess_dataset(
@@ -84,7 +97,6 @@ def preprocess_dataset(
     run_id: str | None = None,
 ) -> PreprocessResult:
     """Run the chosen suggested steps (all when `step_ids` is None) and store the result as a new version."""
-    from rakuten_mlops.tables.profiling import profile_frame
     from rakuten_mlops.tables.suggestions import suggest_steps
 
     detail = store.show(name, version)
@@ -93,12 +105,7 @@ def preprocess_dataset(
         raise DataError(
             f"dataset {name!r} version {detail.version} has no column {target!r}; columns: {', '.join(map(str, frame.columns))}"
         )
-    cached = _cache_path(store, detail.hash, target)
-    profile = (
-        TableProfile.model_validate_json(cached.read_text(encoding="utf-8"))
-        if cached.exists()
-        else profile_frame(frame, target, name=name, version=detail.version)
-    )
+    profile = profile_dataset(store, name, target, detail.version)
     steps = choose_steps(suggest_steps(profile), step_ids)
     if not steps:
         raise DataError(

@@ -68,26 +68,24 @@ def distribution(column: ColumnProfile) -> go.Figure:
 
 
 def target_associations(profile: TableProfile) -> go.Figure:
-    """Each feature's association with the target: Cramér's V and the held-out score of the feature alone."""
+    """Each feature's association with the target: Cramér's V, and how far the feature alone beats chance."""
+    target = profile.target
+    chance = 1 / len(target.classes) if target is not None and target.classes else 0.0
     rows = []
     for c in profile.columns:
         if c.target_association is not None:
             rows.append({"column": c.name, "measure": "Cramér's V", "value": c.target_association})
-        if c.predictive_score is not None:
-            rows.append({"column": c.name, "measure": "alone, held out", "value": c.predictive_score})
+        if c.predictive_score is not None:  # balanced accuracy (0 at chance, here) or R²
+            skill = max(0.0, (c.predictive_score - chance) / (1 - chance))
+            rows.append(
+                {"column": c.name, "measure": "alone, held out, above chance", "value": round(skill, 4)}
+            )
     frame = pd.DataFrame(rows or [{"column": "(none)", "measure": "Cramér's V", "value": 0.0}])
     order = frame.groupby("column")["value"].max().sort_values(ascending=False).index.tolist()
     figure = px.bar(
-        frame,
-        x="value",
-        y="column",
-        color="measure",
-        barmode="group",
-        orientation="h",
-        title="Association with the target",
-        range_x=[0, 1.05],
-        category_orders={"column": order},
-    )
+        frame, x="value", y="column", color="measure", barmode="group", orientation="h", title="Association with the target",
+        range_x=[0, 1.05], category_orders={"column": order},
+    )  # fmt: skip
     return _tight(figure.update_yaxes(title=None), max(280, 26 * len(order)))
 
 

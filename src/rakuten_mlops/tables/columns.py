@@ -67,6 +67,17 @@ def fold(value: str) -> str:
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
+def parse_dates(series: pd.Series, fmt: str | None) -> pd.Series:
+    """Dates read from text with `fmt` (missing where unreadable), each distinct value parsed once."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return series.astype("datetime64[ns]")
+    codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    parsed = pd.to_datetime(pd.Series(distinct, dtype=object).astype(str), format=fmt, errors="coerce")
+    values = parsed.to_numpy(dtype="datetime64[ns]")
+    out = np.where(codes >= 0, values[np.maximum(codes, 0)], np.datetime64("NaT", "ns"))
+    return pd.Series(out, index=series.index, name=series.name)
+
+
 def is_text_dtype(series: pd.Series) -> bool:
     """Whether the column holds strings (pandas strings or Python objects)."""
     return bool(pd.api.types.is_string_dtype(series.dtype) or series.dtype == object)

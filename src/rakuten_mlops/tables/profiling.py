@@ -14,7 +14,14 @@ import pandas as pd
 from scipy.stats import skew as scipy_skew
 
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.tables.columns import ColumnFacts, fold, infer_column, is_text_dtype, parsed_sample
+from rakuten_mlops.tables.columns import (
+    ColumnFacts,
+    fold,
+    infer_column,
+    is_text_dtype,
+    parse_dates,
+    parsed_sample,
+)
 from rakuten_mlops.tables.models import (
     ColumnProfile,
     Histogram,
@@ -118,7 +125,7 @@ def column_profile(series: pd.Series, facts: ColumnFacts, position: int) -> Colu
     if facts.type == "categorical" and facts.unique <= 10_000:
         column.spelling_variants = _variants(values)
     if facts.type == "datetime" and present:
-        stamps = pd.to_datetime(values, format=facts.datetime_format, errors="coerce").dropna()
+        stamps = parse_dates(values, facts.datetime_format).dropna()
         if len(stamps):
             column.datetime_range = (stamps.min().isoformat(), stamps.max().isoformat())
     return column
@@ -130,9 +137,10 @@ def _associations(frame: pd.DataFrame, target: str, columns: dict[str, ColumnPro
     usable = [
         c for c, p in columns.items() if p.type not in {"identifier", "constant", "text"} or c == target
     ]
-    sample = frame[usable].dropna(subset=[target])
-    if len(sample) > ASSOCIATION_ROWS:
-        sample = sample.sample(ASSOCIATION_ROWS, random_state=0)
+    labelled = np.flatnonzero(frame[target].notna().to_numpy())
+    if len(labelled) > ASSOCIATION_ROWS:
+        labelled = np.sort(np.random.default_rng(0).choice(labelled, ASSOCIATION_ROWS, replace=False))
+    sample = frame.iloc[labelled][usable]
     if len(sample) < 10 or len(usable) < 2:
         return {}
     with python_warnings.catch_warnings():

@@ -14,7 +14,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.tables.columns import fold
+from rakuten_mlops.tables.columns import fold, parse_dates
 
 TEXT = pd.StringDtype(na_value=np.nan)
 InputKind = Literal["number", "datetime", "text"]
@@ -80,6 +80,8 @@ class InputSchema(FrameTransformer):
                 cast[column] = as_numbers(series)
             elif kind == "datetime":
                 cast[column] = pd.to_datetime(series, errors="coerce").astype("datetime64[ns]")
+            elif series.dtype == TEXT:
+                cast[column] = series  # already text with NaN for missing: the common case, and free
             else:
                 cast[column] = series.astype(object).where(series.notna(), None).astype(TEXT)
         return pd.DataFrame(cast, index=frame.index)
@@ -164,10 +166,7 @@ class ParseDatetime(FrameTransformer):
         return self
 
     def _parse(self, series: pd.Series, column: str) -> pd.Series:
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
-            return series.astype("datetime64[ns]")
-        fmt = self.formats_.get(column)
-        return pd.to_datetime(series.astype(TEXT), format=fmt, errors="coerce").astype("datetime64[ns]")
+        return parse_dates(series, self.formats_.get(column))
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Each date column replaced by its parts (missing where the date could not be read)."""

@@ -14,11 +14,12 @@ import pandas as pd
 from rakuten_mlops.errors import DataError
 from rakuten_mlops.tables.models import ColumnProfile, TableProfile
 from rakuten_mlops.tables.plan import Step, StepType, slug
-from rakuten_mlops.tables.preview import preview_step
+from rakuten_mlops.tables.preview import features, preview_step
 
 DROP_MISSING_SHARE = 0.6  # a feature missing more often than this is dropped rather than imputed
 ONE_HOT_MAX = 15  # categories up to which one-hot encoding is suggested (ordinal codes above)
 OUTLIER_MAX_SHARE = 0.05  # more values than this beyond the fences is a heavy tail, not outliers
+OUTLIER_MIN_SHARE = 0.0005  # fewer is what a normal distribution of a million rows has anyway
 
 
 def _clip(value: float, low: float = 0.05, high: float = 0.99) -> float:
@@ -141,7 +142,7 @@ def _numbers(b: _Builder) -> None:
         present = b.profile.rows - column.missing
         share = (column.outliers or 0) / max(present, 1)
         skew = abs(column.skew or 0.0)
-        if column.outliers and share <= OUTLIER_MAX_SHARE:
+        if OUTLIER_MIN_SHARE <= share <= OUTLIER_MAX_SHARE:
             q = column.quantiles
             b.add(
                 "clip",
@@ -268,4 +269,7 @@ def suggest(frame: pd.DataFrame, profile: TableProfile) -> list[Step]:
     """The suggested steps, each with its preview on `frame` (the table the profile describes)."""
     steps = suggest_steps(profile)
     target = profile.target.column if profile.target else ""
-    return [step.model_copy(update={"preview": preview_step(step, frame, target)}) for step in steps]
+    prepared = features(frame, target)  # cast once, shared by every preview
+    return [
+        step.model_copy(update={"preview": preview_step(step, frame, target, prepared)}) for step in steps
+    ]

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from rakuten_mlops.tables.columns import ColumnFacts, fold, name_tokens
+from rakuten_mlops.tables.columns import ColumnFacts, fold, name_tokens, parse_dates
 
 ProblemType = Literal["classification", "regression"]
 LEAKAGE_SCORE = 0.97  # balanced accuracy or R² of one feature alone, on held-out rows
@@ -88,8 +88,11 @@ def _lookup_predictions(
     keys_train = train.astype(str).where(train.notna(), "\x00missing")
     keys_test = test.astype(str).where(test.notna(), "\x00missing")
     frame = pd.DataFrame({"key": keys_train.to_numpy(), "answer": answers.to_numpy()})
-    if kind == "classification":
-        table = frame.groupby("key")["answer"].agg(lambda a: a.value_counts().index[0])
+    if kind == "classification":  # each value's most frequent answer (ties: the first in sort order)
+        counts = (
+            frame.groupby(["key", "answer"], sort=True).size().sort_values(ascending=False, kind="stable")
+        )
+        table = counts.reset_index().drop_duplicates("key").set_index("key")["answer"]
         fallback = answers.value_counts().index[0]
     else:
         table = frame.groupby("key")["answer"].mean()
@@ -105,9 +108,10 @@ def single_feature_scores(
     from sklearn.model_selection import train_test_split
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    rows = frame[frame[target].notna()]
-    if len(rows) > SCORE_ROWS:
-        rows = rows.sample(SCORE_ROWS, random_state=seed)
+    labelled = np.flatnonzero(frame[target].notna().to_numpy())
+    if len(labelled) > SCORE_ROWS:  # pick the rows first: copying a big table to sample it is the slow part
+        labelled = np.sort(np.random.default_rng(seed).choice(labelled, SCORE_ROWS, replace=False))
+    rows = frame.iloc[labelled]
     if kind == "classification":  # class codes: metrics on integers are much faster than on strings
         answers = pd.Series(pd.factorize(rows[target].astype(str))[0], index=rows.index)
     else:
@@ -128,7 +132,7 @@ def single_feature_scores(
             continue
         series = rows[column]
         if facts[name].datetime_format is not None:
-            series = pd.to_datetime(series, format=facts[name].datetime_format, errors="coerce")
+            series = parse_dates(series, facts[name].datetime_format)
         if facts[name].type in {"numeric", "boolean", "datetime"}:
             values = _codes(series)
             if pd.api.types.is_bool_dtype(series.dtype):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -20,7 +21,7 @@ from rakuten_mlops.tables.profiling import profile_frame
 from rakuten_mlops.tables.reading import read_frame
 from rakuten_mlops.tables.runlog import RunLog
 from rakuten_mlops.tables.samples import bundled_table
-from rakuten_mlops.tables.suggestions import suggest_steps
+from rakuten_mlops.tables.suggestions import suggest, suggest_steps
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +125,26 @@ def test_bundled_tables_round_trip_through_their_pipeline(name: str) -> None:
     out = result.pipeline.transform(table.drop(columns=["target"]))
     pd.testing.assert_frame_equal(out.reset_index(drop=True), result.frame.drop(columns=["target"]))
     assert result.frame.drop(columns=["target"]).mean().abs().max() < 1e-9  # standardised
+
+
+TEXT = pd.StringDtype(na_value=np.nan)
+ODD_TABLES = {
+    "one row": pd.DataFrame({"a": [1.0], "y": ["x"]}),
+    "a column all missing": pd.DataFrame({"a": [np.nan] * 30, "b": np.arange(30.0), "y": [0, 1] * 15}),
+    "no target value at all": pd.DataFrame({"a": np.arange(30.0), "y": pd.Series([None] * 30, dtype=TEXT)}),
+    "infinities": pd.DataFrame({"a": [1.0, np.inf, -np.inf, 2.0] * 10, "y": [0, 1] * 20}),
+    "unicode names": pd.DataFrame({"prix (€)": np.arange(40.0), "catégorie": pd.Series(["a", "b"] * 20, dtype=TEXT), "y": [0, 1, 1, 0] * 10}),
+    "unreadable dates": pd.DataFrame({"d": pd.Series([f"2020-01-{i % 28 + 1:02d}" if i % 5 else "n/a" for i in range(60)], dtype=TEXT), "y": np.arange(60.0)}),
+    "python objects": pd.DataFrame({"m": pd.Series([1, "a", 2.5, None] * 10, dtype=object), "y": [0, 1] * 20}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(ODD_TABLES))
+def test_odd_small_tables_go_through_every_stage(name: str) -> None:
+    table = ODD_TABLES[name]
+    steps = suggest(table, profile_frame(table, "y"))
+    result = preprocess_frame(table, "y", steps, RunLog(None, "preprocess"))
+    out = result.pipeline.transform(table.drop(columns=["y"]))
+    assert list(out.columns) == [c for c in result.frame.columns if c != "y"]
+    numbers = out.select_dtypes("number").to_numpy()
+    assert np.isfinite(numbers[~np.isnan(numbers)]).all()  # infinities never reach a model

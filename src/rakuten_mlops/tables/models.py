@@ -60,6 +60,7 @@ class ColumnProfile(BaseModel):
     std: float | None = None
     skew: float | None = None
     outliers: int | None = None  # values beyond 3 interquartile ranges from the quartiles
+    infinite: int = 0  # infinite values: preprocessing counts them as missing
     histogram: Histogram | None = None
     text_lengths: TextLengths | None = None
     numeric_share: float | None = None  # for numbers stored as text: the share that reads as numbers

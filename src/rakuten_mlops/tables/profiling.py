@@ -59,7 +59,9 @@ def _value_counts(values: pd.Series, total: int, limit: int = TOP_VALUES) -> lis
 
 def _numbers(series: pd.Series, column: ColumnProfile) -> None:
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
-    values = values[np.isfinite(values)]
+    finite = np.isfinite(values)
+    column.infinite = int(np.isinf(values).sum())
+    values = values[finite]
     if values.size == 0:
         return
     quantiles = np.quantile(values, list(QUANTILES.values()))

@@ -21,12 +21,12 @@ InputKind = Literal["number", "datetime", "text"]
 
 
 def as_numbers(series: pd.Series) -> pd.Series:
-    """The column as float64; values that are not numbers become missing."""
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.astype("float64")
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return series.astype("float64")
-    return pd.to_numeric(series.astype(TEXT).str.strip(), errors="coerce").astype("float64")
+    """The column as float64; values that are not finite numbers (words, infinities) become missing."""
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        numbers = series.astype("float64")
+    else:
+        numbers = pd.to_numeric(series.astype(TEXT).str.strip(), errors="coerce").astype("float64")
+    return numbers.where(np.isfinite(numbers))
 
 
 class FrameTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]

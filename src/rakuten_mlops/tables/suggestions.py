@@ -151,7 +151,7 @@ def _numbers(b: _Builder) -> None:
                 f"{column.outliers:,} values of `{column.name}` ({_pct(share)}) lie beyond 3 interquartile ranges from the quartiles (max {q['max']:,.4g} while p99 is {q['p99']:,.4g}): clip them",
                 factor=3.0,
             )
-        missing = column.missing + sum(v.count for v in column.non_numeric)
+        missing = column.missing + column.infinite + sum(v.count for v in column.non_numeric)
         if missing:
             missing_share = missing / max(b.profile.rows, 1)
             strategy = "median" if skew > 1 else "mean"

@@ -79,7 +79,8 @@ def _codes(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         stamps = series.astype("datetime64[ns]")
         return np.where(stamps.isna(), np.nan, stamps.to_numpy().astype("int64").astype("float64"))
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
+    return np.where(np.isfinite(values), values, np.nan)  # an infinity says nothing a tree can split on
 
 
 def _lookup_predictions(

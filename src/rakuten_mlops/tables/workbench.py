@@ -20,7 +20,7 @@ from rakuten_mlops.tables.records import PreprocessResult
 from rakuten_mlops.tables.runlog import RunLog
 from rakuten_mlops.tables.store import DatasetStore
 
-PROFILE_FORMAT = 1  # bump when the profile's content changes: cached profiles are then recomputed
+PROFILE_FORMAT = 2  # bump when the profile's content changes: cached profiles are then recomputed
 
 
 class Suggestions(BaseModel):

@@ -121,3 +121,13 @@ def test_a_regression_leak_is_flagged_by_its_held_out_r2() -> None:
 def test_an_unknown_target_is_refused_naming_the_columns() -> None:
     with pytest.raises(DataError, match=r"no column 'label'.*columns: a, b"):
         profile_frame(pd.DataFrame({"a": [1, 2], "b": [3, 4]}), "label")
+
+
+def test_a_numeric_target_with_every_value_distinct_is_regression_not_an_identifier_class() -> None:
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame(
+        {"area": rng.normal(80, 20, 200), "price": rng.permutation(np.arange(100_000, 100_200))}
+    )
+    profile = profile_frame(table, "price")
+    assert profile.target is not None and profile.target.problem_type == "regression"
+    assert not profile.target.classes

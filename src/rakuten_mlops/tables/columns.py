@@ -163,8 +163,9 @@ def infer_column(series: pd.Series, parsed: tuple[str, str | None] | None = None
 
 
 def _numeric(values: pd.Series, missing: int, unique: int, id_hint: bool) -> ColumnFacts:
-    count = len(values)
     array = values.to_numpy(dtype="float64")
+    array = array[np.isfinite(array)]
+    count = len(array)
     integral = bool(np.all(np.mod(array, 1) == 0))
     if unique == 2 and set(np.unique(array).tolist()) <= {0.0, 1.0}:
         return ColumnFacts("boolean", missing, unique)

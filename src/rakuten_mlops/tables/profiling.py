@@ -195,7 +195,9 @@ def profile_frame(
         reason, guessed = "chosen by the user", False
     if target is not None:
         target_profile = _target_profile(frame, target, facts[target], guessed, reason)
-        scores = single_feature_scores(frame, target, target_profile.problem_type, facts)
+        with python_warnings.catch_warnings():  # scikit-learn's remarks on tiny samples say nothing to users
+            python_warnings.simplefilter("ignore")
+            scores = single_feature_scores(frame, target, target_profile.problem_type, facts)
         for column, value in _associations(frame, target, columns).items():
             columns[column].target_association = value
         for column, score in scores.items():

@@ -38,7 +38,10 @@ class TargetGuess:
 
 def problem_type(series: pd.Series, facts: ColumnFacts) -> ProblemType:
     """Classification for labels, booleans and integers with few values; regression for other numbers."""
-    if facts.type != "numeric":
+    numbers = facts.type == "numeric" or (
+        facts.type == "identifier" and pd.api.types.is_numeric_dtype(series.dtype)
+    )
+    if not numbers:  # a numeric target all distinct looks like an identifier: its values still decide
         return "classification"
     values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype="float64")
     integral = bool(np.all(np.mod(values, 1) == 0))
@@ -126,6 +129,7 @@ def single_feature_scores(
         np.arange(len(rows)), test_size=0.5, random_state=seed, stratify=stratify
     )
     y_train, y_test = answers.iloc[train_index], answers.iloc[test_index]
+
     scores: dict[str, float] = {}
     for column in rows.columns:
         name = str(column)

@@ -177,12 +177,21 @@ class DatabaseManager:
         text_columns: list[str],
         label_column: str | None,
         on_progress: ProgressCallback | None = None,
+        *,
+        id_column: str | None = None,
     ) -> IngestionResult:
-        """Ingest any CSV or Parquet file given its text columns and its label column."""
+        """Ingest any CSV or Parquet file given its text columns, its label column and its id column, if any."""
         return self._ingest(
             "csv",
             on_progress,
-            lambda: ingest_table(self._engine, path, text_columns, label_column, chunk_rows=self._chunk_rows),
+            lambda: ingest_table(
+                self._engine,
+                path,
+                text_columns,
+                label_column,
+                id_column=id_column,
+                chunk_rows=self._chunk_rows,
+            ),
         )
 
     def _ingest(

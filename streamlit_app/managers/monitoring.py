@@ -16,7 +16,8 @@ from sqlalchemy import Engine
 from managers.api import ApiManager
 from managers.base import ServiceStatus, probe_http, short_database_error, unavailable
 from rakuten_mlops.errors import DatabaseError, DataError
-from rakuten_mlops.monitoring import AlertRecord, StoredDriftReport, acknowledge, list_alerts, recent_drift
+from rakuten_mlops.monitoring.alerts import AlertRecord, acknowledge, list_alerts
+from rakuten_mlops.monitoring.store import StoredDriftReport, recent_drift
 
 T = TypeVar("T")
 

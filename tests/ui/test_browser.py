@@ -33,7 +33,9 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 def seed_monitoring(home: Path, work: Path) -> None:
     """Three drift checks (the last one drifted, with its report) and an open alert, for the Monitoring page."""
     from rakuten_mlops.db import make_engine
-    from rakuten_mlops.monitoring import DriftResult, FeatureDrift, raise_alert, record_drift
+    from rakuten_mlops.monitoring.alerts import raise_alert
+    from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift
+    from rakuten_mlops.monitoring.store import record_drift
 
     engine = make_engine(f"sqlite:///{home / 'app.db'}")
     report = work / "drift-report.html"

@@ -19,8 +19,10 @@ from managers.monitoring import MonitoringManager, api_totals
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.monitoring import DriftResult, FeatureDrift, compare_descriptors, raise_alert, record_drift
+from rakuten_mlops.monitoring.alerts import raise_alert
 from rakuten_mlops.monitoring.descriptors import NUMERICAL_DESCRIPTORS
+from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift, compare_descriptors
+from rakuten_mlops.monitoring.store import record_drift
 from rakuten_mlops.testing.prometheus import PrometheusServer
 
 

@@ -11,11 +11,12 @@ from rakuten_mlops.errors import DataError
 
 
 def load_labelled(engine: Engine, seed: int) -> pd.DataFrame:
-    """Every labelled listing with its split: id, designation, description, label, batch_id, split."""
+    """Every labelled listing with its split: id, listing_key, designation, description, label, batch_id, split."""
     query = (
         select(
             Product.id,
-            Product.content_hash,
+            Product.listing_key,
+            Product.split_key,
             Product.designation,
             Product.description,
             Product.label,
@@ -31,5 +32,5 @@ def load_labelled(engine: Engine, seed: int) -> pd.DataFrame:
             "the catalogue has no labelled listing yet; ingest data first (rakuten-mlops ingest sample)"
         )
     frame["description"] = frame["description"].fillna("")
-    frame["split"] = assign_splits(frame["content_hash"].tolist(), seed)
+    frame["split"] = assign_splits(frame.pop("split_key").tolist(), seed)
     return frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -15,26 +16,57 @@ class _TooLarge(Exception):
     pass
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+class _Disconnected(Exception):
+    pass
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any], *, close: bool = False) -> None:
     payload = json.dumps(body).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
+async def _read_body(receive: Receive, max_bytes: int, timeout: float) -> bytes:
+    """The whole body; _TooLarge past max_bytes, TimeoutError when a piece takes longer than `timeout`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await asyncio.wait_for(receive(), timeout)
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        body = message.get("body", b"")
+        size += len(body)
+        if size > max_bytes:
+            raise _TooLarge
+        chunks.append(body)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 class BodyLimitMiddleware:
-    """Answer 413 to bodies over `max_bytes` (or a path's own limit), whether announced by Content-Length or streamed."""
+    """Read each request body before the app sees it: 413 past `max_bytes` (announced or streamed),
+    408 when the client stops sending (a body shorter than its Content-Length would hold the
+    connection, and its memory, forever). `path_limits` gives some paths their own limit (uploads)."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, metrics: ApiMetrics, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        metrics: ApiMetrics,
+        timeout: float = 10.0,
+        path_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.metrics = metrics
+        self.timeout = timeout
         self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("method") in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
         limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
@@ -42,33 +74,31 @@ class BodyLimitMiddleware:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             self.metrics.errors.labels(reason="body_too_large").inc()
-            await _send_json(send, 413, {"detail": message})
+            await _send_json(send, 413, {"detail": message}, close=True)
             return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            incoming = await receive()
-            if incoming["type"] == "http.request":
-                received += len(incoming.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return incoming
-
-        async def tracking_send(outgoing: Message) -> None:
-            nonlocal started
-            if outgoing["type"] == "http.response.start":
-                started = True
-            await send(outgoing)
-
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            body = await _read_body(receive, limit, self.timeout)
         except _TooLarge:
-            if started:
-                raise
             self.metrics.errors.labels(reason="body_too_large").inc()
-            await _send_json(send, 413, {"detail": message})
+            await _send_json(send, 413, {"detail": message}, close=True)
+            return
+        except TimeoutError:
+            self.metrics.errors.labels(reason="body_timeout").inc()
+            detail = f"the request body did not arrive within {self.timeout:g} s; send it whole, then retry"
+            await _send_json(send, 408, {"detail": detail}, close=True)
+            return
+        except _Disconnected:
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # what comes next is the client's disconnect
+
+        await self.app(scope, replay, send)
 
 
 class MetricsMiddleware:

@@ -35,6 +35,7 @@ from rakuten_mlops.tables.workbench import (
     profile_dataset,
     run_log_path,
     suggest_for_dataset,
+    table_report_html,
     version_log,
 )
 
@@ -114,6 +115,10 @@ class DatasetManager:
     def suggest(self, name: str, target: str, version: int | None = None) -> Suggestions:
         """The suggested steps with their previews."""
         return suggest_for_dataset(self.store(), name, target, version)
+
+    def report_html(self, name: str, version: int | None = None) -> str:
+        """skrub's interactive table report of a version, as one HTML page."""
+        return table_report_html(self.store(), name, version)
 
     def version_log(self, name: str, version: int | None = None) -> list[dict[str, Any]]:
         """The log of the run that produced a preprocessed version."""

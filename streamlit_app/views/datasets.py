@@ -59,6 +59,16 @@ if datasets:
         with profile_tab:
             if profile is not None:
                 profile_section(profile)
+            if st.button("Build skrub's table report", key="dataset-report", icon=":material/summarize:"):
+                html = attempt("Building the report", m.datasets.report_html, chosen, version)
+                if html is not None:
+                    st.download_button(
+                        "Download the report (HTML)",
+                        html,
+                        f"{chosen}-v{version}-report.html",
+                        "text/html",
+                        key="dataset-report-file",
+                    )
         with steps_tab:
             target = profile.target.column if profile is not None and profile.target is not None else None
             if target is None:

@@ -63,6 +63,12 @@ def test_a_run_started_from_the_control_room_is_followed_through_its_log(
 
 def test_steps_are_checked_before_anything_starts(manager: DatasetManager, churn_bytes: bytes) -> None:
     manager.add(churn_bytes, "churn.csv")
+    report = manager.report_html("churn")
+    assert (
+        report.lstrip().lower().startswith("<!doctype html")
+        and "churn v1" in report
+        and "account_status" in report
+    )
     with pytest.raises(DataError, match="no suggested step has the id 'nothing'"):
         manager.start_preprocess("churn", "churned", ["nothing"])
     with pytest.raises(DataError, match="no preprocessing run abc"):

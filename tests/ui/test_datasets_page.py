@@ -76,6 +76,9 @@ def test_an_uploaded_table_is_profiled_with_its_warnings_and_suggestions(
     assert at.button(key="dataset-run").label.startswith("Run ")
     at.selectbox(key="dataset-column").set_value("income").run()
     no_traceback(at)
+    at.button(key="dataset-report").click().run()
+    no_traceback(at)
+    assert at.get("download_button"), "skrub's report is offered for download"
 
 
 def test_a_bad_file_is_refused_naming_its_row(workbench: Path) -> None:

@@ -158,6 +158,25 @@ def check_step_ids(
     return choose_steps(suggest_steps(profile_dataset(store, name, target, version)), step_ids)
 
 
+REPORT_ROWS = 5_000  # skrub's report draws every column: a sample keeps it to seconds on any table
+
+
+def table_report_html(store: DatasetStore, name: str, version: int | None = None) -> str:
+    """skrub's interactive table report of a version (on a sample of big tables), as one HTML page."""
+    import skrub
+
+    detail = store.show(name, version)
+    frame = store.load_frame(name, detail.version)
+    sampled = len(frame) > REPORT_ROWS
+    if sampled:
+        frame = frame.sample(REPORT_ROWS, random_state=0).sort_index()
+    title = f"{name} v{detail.version}" + (
+        f" (a sample of {REPORT_ROWS:,} of {detail.rows:,} rows)" if sampled else ""
+    )
+    html: str = skrub.TableReport(frame, title=title, verbose=0).html()
+    return html
+
+
 def run_log_path(store: DatasetStore, log_id: str) -> Path:
     """Where the log of the run known by `log_id` is written (letters, digits, '-' and '_' only)."""
     if not log_id or not all(c.isalnum() or c in "-_" for c in log_id) or len(log_id) > 64:

@@ -109,6 +109,9 @@ def test_a_preprocessed_version_records_its_lineage_pipeline_and_log(
     store.add(messy[0], "churn")
     profile = profile_dataset(store, "churn", "churned")
     assert profile_dataset(store, "churn", "churned") == profile  # computed once, then read from the cache
+    store.add(messy[0], "same-bytes")
+    twin = profile_dataset(store, "same-bytes", "churned")  # the cache is shared by content...
+    assert (twin.name, twin.version, twin.rows) == ("same-bytes", 1, profile.rows)  # ...not by name
     steps = [s.id for s in suggest_for_dataset(store, "churn", "churned").steps][:6]
     log = RunLog(store.root / "logs" / "run-1.jsonl", "preprocess")
     result = preprocess_dataset(store, "churn", "churned", steps, log, run_id="run-1")

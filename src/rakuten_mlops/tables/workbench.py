@@ -46,9 +46,10 @@ def profile_dataset(
 
     detail = store.show(name, version)
     cached = _cache_path(store, detail.hash, target)
-    if cached.exists():
+    if cached.exists():  # keyed by content: another dataset with the same bytes shares it, so rename it
         try:
-            return TableProfile.model_validate_json(cached.read_text(encoding="utf-8"))
+            found = TableProfile.model_validate_json(cached.read_text(encoding="utf-8"))
+            return found.model_copy(update={"name": name, "version": detail.version})
         except ValueError:
             pass  # written by an older version or cut short: compute it again
     profile = profile_frame(store.load_frame(name, detail.version), target, name=name, version=detail.version)
@@ -68,7 +69,8 @@ def suggest_for_dataset(
     cached = _cache_path(store, detail.hash, target, "suggestions")
     if cached.exists():
         try:
-            return Suggestions.model_validate_json(cached.read_text(encoding="utf-8"))
+            found = Suggestions.model_validate_json(cached.read_text(encoding="utf-8"))
+            return found.model_copy(update={"name": name, "version": profile.version})
         except ValueError:
             pass
     steps = suggest(store.load_frame(name, profile.version), profile)

@@ -28,7 +28,7 @@ from rakuten_mlops.serving.drift_gauges import DriftGauges
 from rakuten_mlops.serving.holder import ModelHolder, ModelSource, RegistrySource
 from rakuten_mlops.serving.inference_log import InferenceLog, LogUnavailableError
 from rakuten_mlops.serving.local_copy import LocalCopy
-from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode
+from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode, route_label
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from rakuten_mlops.serving.monitoring_routes import monitoring_router
 from rakuten_mlops.serving.routes import router
@@ -192,24 +192,25 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        metrics.errors.labels(reason="validation").inc()
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels(reason="validation", route=route_label(request.scope)).inc()
         errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors, "message": _validation_message(exc)})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        metrics.errors.labels(reason=STATUS_REASONS.get(exc.status_code, str(exc.status_code))).inc()
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        reason = STATUS_REASONS.get(exc.status_code, str(exc.status_code))
+        metrics.errors.labels(reason=reason, route=route_label(request.scope)).inc()
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
 
     @app.exception_handler(LogUnavailableError)
-    async def log_unavailable(_: Request, exc: LogUnavailableError) -> JSONResponse:
-        metrics.errors.labels(reason="log_unavailable").inc()
+    async def log_unavailable(request: Request, exc: LogUnavailableError) -> JSONResponse:
+        metrics.errors.labels(reason="log_unavailable", route=route_label(request.scope)).inc()
         return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        metrics.errors.labels(reason="internal").inc()
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        metrics.errors.labels(reason="internal", route=route_label(request.scope)).inc()
         log.exception("unexpected error while answering a request")
         return JSONResponse(status_code=500, content={"detail": f"internal error: {exc.__class__.__name__}"})
 

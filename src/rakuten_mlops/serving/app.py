@@ -26,6 +26,7 @@ from rakuten_mlops.db.engine import make_engine
 from rakuten_mlops.db.migrate import ensure_schema
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.serving.datasets_routes import datasets_router
 from rakuten_mlops.serving.drift_gauges import DriftGauges
 from rakuten_mlops.serving.holder import ModelHolder, ModelSource, RegistrySource
 from rakuten_mlops.serving.inference_log import InferenceLog, LogUnavailableError
@@ -191,8 +192,15 @@ def create_app(
     app.state.settings, app.state.metrics = settings, metrics
     app.include_router(router)
     app.include_router(monitoring_router)
+    app.include_router(datasets_router)
+    # Uploads of datasets may be larger than any prediction request (DATASET_MAX_MB, plus the multipart framing).
+    upload_limit = {"/datasets": settings.dataset_max_bytes + 1024 * 1024}
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, metrics=metrics, timeout=settings.api_body_timeout
+        BodyLimitMiddleware,
+        max_bytes=MAX_BODY_BYTES,
+        metrics=metrics,
+        timeout=settings.api_body_timeout,
+        path_limits=upload_limit,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 

@@ -58,26 +58,35 @@ async def _read_body(receive: Receive, max_bytes: int, timeout: float) -> bytes:
 class BodyLimitMiddleware:
     """Read each request body before the app sees it: 413 past `max_bytes` (announced or streamed),
     408 when the client stops sending (a body shorter than its Content-Length would hold the
-    connection, and its memory, forever)."""
+    connection, and its memory, forever). `path_limits` gives some paths their own limit (uploads)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, metrics: ApiMetrics, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        metrics: ApiMetrics,
+        timeout: float = 10.0,
+        path_limits: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.metrics = metrics
         self.timeout = timeout
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("method") in {"GET", "HEAD", "OPTIONS"}:
             await self.app(scope, receive, send)
             return
-        message = f"request body is larger than the {self.max_bytes:,} bytes this API accepts"
+        limit = self.path_limits.get(scope.get("path", ""), self.max_bytes)
+        message = f"request body is larger than the {limit:,} bytes this API accepts"
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        if length is not None and length.isdigit() and int(length) > limit:
             self.metrics.errors.labels(reason="body_too_large", route=_path_label(scope)).inc()
             await _send_json(send, 413, {"detail": message}, close=True)
             return
         try:
-            body = await _read_body(receive, self.max_bytes, self.timeout)
+            body = await _read_body(receive, limit, self.timeout)
         except _TooLarge:
             self.metrics.errors.labels(reason="body_too_large", route=_path_label(scope)).inc()
             await _send_json(send, 413, {"detail": message}, close=True)

@@ -51,6 +51,7 @@ ACTIONS: dict[str, Role] = {
     "reload": Role.OPERATOR,
     "ingest": Role.OPERATOR,
     "dataset_add": Role.OPERATOR,
+    "notify": Role.OPERATOR,
     "promote": Role.ADMIN,
     "rollback": Role.ADMIN,
     "schedule": Role.ADMIN,

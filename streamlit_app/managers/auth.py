@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from managers.base import short_database_error
 from managers.guard import Guard
 from rakuten_mlops.auth import tokens
 from rakuten_mlops.auth import users as user_store
@@ -15,7 +17,9 @@ from rakuten_mlops.auth.limiter import FailureLimiter
 from rakuten_mlops.auth.notify import DeliveryRecord
 from rakuten_mlops.auth.roles import LOCAL_ADMIN, Principal, Role
 from rakuten_mlops.auth.settings_store import SettingsStore, SettingView
-from rakuten_mlops.errors import AuthenticationError, DataError
+from rakuten_mlops.errors import AuthenticationError, DatabaseError, DataError
+
+T = TypeVar("T")
 
 
 class AuthManager:
@@ -62,9 +66,17 @@ class AuthManager:
             return None
         return None if user.disabled else user.principal(signed_in.via)
 
+    def _database(self, what: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except DatabaseError as exc:
+            raise short_database_error(
+                what, self._engine.url.render_as_string(hide_password=True), exc
+            ) from exc
+
     def users(self) -> list[user_store.UserRecord]:
         """Every user."""
-        return user_store.list_users(self._engine)
+        return self._database("listing users", lambda: user_store.list_users(self._engine))
 
     def create_user(
         self, name: str, role: Role, password: str | None, *, actor: Principal
@@ -97,7 +109,7 @@ class AuthManager:
 
     def settings(self) -> list[SettingView]:
         """Every setting, secrets masked."""
-        return self.store.view()
+        return self._database("reading the settings", self.store.view)
 
     def set_setting(self, key: str, value: str, *, actor: Principal) -> SettingView:
         """Store a setting (admin; the store checks the role and writes the audit entry)."""
@@ -119,4 +131,7 @@ class AuthManager:
         self, since_hours: float | None = None, user: str | None = None, action: str | None = None
     ) -> list[AuditRecord]:
         """Audit entries newest first, filtered."""
-        return list_entries(self._engine, since_hours, user or None, action or None)
+        return self._database(
+            "reading the audit log",
+            lambda: list_entries(self._engine, since_hours, user or None, action or None),
+        )

@@ -6,6 +6,8 @@ import streamlit as st
 
 from components.auth import current_user, explain_refusal, permission
 from components.status import attempt
+from managers.kubernetes import DEFAULT_NAMESPACE
+from rakuten_mlops.kube.cluster import ClusterSettings
 from services import managers
 
 m = managers()
@@ -16,8 +18,9 @@ st.caption(
     "Prometheus and Grafana with the project's own configuration: Prometheus finds every API pod of the "
     "namespace by its prometheus.io annotations. Cluster and namespace come from the Settings page."
 )
-target = m.kubernetes.cluster()
-namespace = st.text_input("Namespace", m.kubernetes.namespace(), key="k8s-namespace")
+target = attempt("Reading the cluster settings", m.kubernetes.cluster) or ClusterSettings()
+configured = attempt("Reading the namespace", m.kubernetes.namespace) or DEFAULT_NAMESPACE
+namespace = st.text_input("Namespace", configured, key="k8s-namespace")
 rendered = attempt("Rendering the manifests", m.kubernetes.render, namespace.strip() or None)
 if rendered is not None:
     if rendered.problems:

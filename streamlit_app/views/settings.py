@@ -24,6 +24,7 @@ st.caption(
 )
 if message := st.session_state.pop("settings_message", None):
     st.success(message, icon=":material/check_circle:")
+    st.session_state["setting-value"] = ""  # a saved secret does not stay in the field
 
 views = attempt("Reading the settings", m.auth.settings)
 if views is not None:

@@ -2,8 +2,8 @@
 
 The configuration is the repository's own (monitoring/prometheus.yml and alerts.yml, grafana/
 provisioning and dashboards), so Kubernetes runs what docker compose runs; only the scrape targets
-change: Prometheus discovers the API's pods in the namespace by their `prometheus.io/*` annotations
-(every replica is scraped, never the Service). Validation is strict against the Kubernetes API schemas,
+change: Prometheus finds every API pod of the namespace through the DNS of a headless Service
+(each replica is scraped, never the load-balanced Service, so counters never jump between replicas). Validation is strict against the Kubernetes API schemas,
 offline (kubernetes-validate).
 """
 
@@ -21,6 +21,8 @@ from rakuten_mlops.errors import DataError
 PROMETHEUS_IMAGE = "prom/prometheus:v2.55.1"
 GRAFANA_IMAGE = "grafana/grafana:11.6.0"
 PROMETHEUS, GRAFANA = "rakuten-prometheus", "rakuten-grafana"
+# The API of deploy/k8s: its pods' label and port; Prometheus reaches each pod through API_PODS.
+API_NAME, API_PORT, API_PODS = "rakuten-api", 8000, "rakuten-api-pods"
 GRAFANA_SECRET = (
     "rakuten-grafana"  # created by hand: kubectl create secret generic ... --from-literal=admin-password=...
 )
@@ -42,29 +44,32 @@ def _meta(name: str, namespace: str, component: str) -> dict[str, Any]:
 
 
 def prometheus_config(config_root: Path, namespace: str) -> dict[str, Any]:
-    """monitoring/prometheus.yml with the API found by pod discovery in `namespace` instead of api:8000."""
+    """monitoring/prometheus.yml scraping every API pod of `namespace` (DNS of a headless Service), not api:8000."""
     config: dict[str, Any] = yaml.safe_load(
         (config_root / "monitoring" / "prometheus.yml").read_text("utf-8")
     )
     for job in config["scrape_configs"]:
         if job["job_name"] == "rakuten-api":
             job.pop("static_configs", None)
-            job["kubernetes_sd_configs"] = [{"role": "pod", "namespaces": {"names": [namespace]}}]
-            job["relabel_configs"] = [
-                {
-                    "source_labels": ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
-                    "regex": "true",
-                    "action": "keep",
-                },
-                {
-                    "source_labels": ["__address__", "__meta_kubernetes_pod_annotation_prometheus_io_port"],
-                    "regex": r"([^:]+)(?::\d+)?;(\d+)",
-                    "replacement": "$1:$2",
-                    "target_label": "__address__",
-                },
-                {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            names = [f"{API_PODS}.{namespace}.svc"]
+            job["dns_sd_configs"] = [
+                {"names": names, "type": "A", "port": API_PORT, "refresh_interval": "30s"}
             ]
     return config
+
+
+def _api_pods(namespace: str) -> Resource:
+    """A headless Service over the API's pods: its DNS name answers one address per ready pod."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(API_PODS, namespace, "monitoring"),
+        "spec": {
+            "clusterIP": "None",
+            "selector": {"app.kubernetes.io/name": API_NAME},
+            "ports": [{"name": "http", "port": API_PORT, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
 
 
 def _prometheus(config_root: Path, namespace: str) -> list[Resource]:
@@ -94,30 +99,7 @@ def _prometheus(config_root: Path, namespace: str) -> list[Resource]:
         ],
     }
     return [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": _meta(PROMETHEUS, namespace, "monitoring"),
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": _meta(PROMETHEUS, namespace, "monitoring"),
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["pods", "endpoints", "services"],
-                    "verbs": ["get", "list", "watch"],
-                }
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": _meta(PROMETHEUS, namespace, "monitoring"),
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": PROMETHEUS},
-            "subjects": [{"kind": "ServiceAccount", "name": PROMETHEUS, "namespace": namespace}],
-        },
+        _api_pods(namespace),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -134,7 +116,7 @@ def _prometheus(config_root: Path, namespace: str) -> list[Resource]:
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
-                        "serviceAccountName": PROMETHEUS,
+                        "automountServiceAccountToken": False,
                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "fsGroup": 65534},
                         "containers": [container],
                         "volumes": [

@@ -47,7 +47,9 @@ def test_a_crafted_promotion_by_a_viewer_or_operator_is_refused_and_changes_noth
     uri = f"sqlite:///{home / 'mlflow.db'}"
     manager = RegistryManager.from_uri(uri, DEFAULT_MODEL_NAME, http, Guard(engine))
     for who in (VIEWER, OPERATOR):
-        with pytest.raises(PermissionDeniedError, match=f"promote needs the admin role; {who.name} is {who.role}"):
+        with pytest.raises(
+            PermissionDeniedError, match=f"promote needs the admin role; {who.name} is {who.role}"
+        ):
             manager.promote("2", "sneaky", actor=who)
     with pytest.raises(PermissionDeniedError):
         manager.rollback("sneaky", actor=OPERATOR)
@@ -67,7 +69,9 @@ def test_each_kind_of_change_from_the_control_room_is_audited(
     registry.promote("2", "better", actor=ADMIN)
     registry.rollback("worse after all", actor=ADMIN)
     alert = raise_alert(engine, "drift", "warning", "drift on v1")
-    MonitoringManager(engine, http, "http://127.0.0.1:1", guard=guard).acknowledge(alert.id, "olga", actor=OPERATOR)
+    MonitoringManager(engine, http, "http://127.0.0.1:1", guard=guard).acknowledge(
+        alert.id, "olga", actor=OPERATOR
+    )
     DatabaseManager(engine, guard=guard).ingest_sample(50, 1, actor=OPERATOR)
     runner = LocalRunner(tmp_path / "runs", subprocess_env({"MLOPS_HOME": str(home)}))
     flows = FlowManager(None, runner, http, guard=guard)
@@ -75,7 +79,9 @@ def test_each_kind_of_change_from_the_control_room_is_audited(
     with FakeEngine({"rakuten-api": "exited"}) as docker:
         import docker as docker_sdk
 
-        infrastructure = InfrastructureManager([], lambda: docker_sdk.DockerClient(base_url=docker.url), guard=guard)
+        infrastructure = InfrastructureManager(
+            [], lambda: docker_sdk.DockerClient(base_url=docker.url), guard=guard
+        )
         infrastructure.act("rakuten-api", "start", actor=ADMIN)
         with pytest.raises(PermissionDeniedError):
             infrastructure.act("rakuten-api", "stop", actor=OPERATOR)

@@ -13,6 +13,7 @@ from managers.api import ApiManager
 from managers.auth import AuthManager
 from managers.base import probe_http
 from managers.database import DatabaseManager
+from managers.datasets import DatasetManager
 from managers.flows import FlowManager, LocalRunner, subprocess_env
 from managers.guard import Guard
 from managers.infrastructure import InfrastructureManager
@@ -46,6 +47,7 @@ class Managers:
     registry: RegistryManager
     flows: FlowManager
     database: DatabaseManager
+    datasets: DatasetManager
     monitoring: MonitoringManager
     infrastructure: InfrastructureManager
     auth: AuthManager
@@ -80,6 +82,9 @@ def build(settings: Settings) -> Managers:
         guard=guard,
     )
     database = DatabaseManager(engine, settings.ingest_chunk_rows, guard)
+    datasets = DatasetManager(
+        engine, settings.datasets_dir, settings.dataset_max_bytes, subprocess_env(runner_env)
+    )
     monitoring = MonitoringManager(engine, http, settings.prometheus_url, api, guard)
     store = SettingsStore(engine, secret_text(settings.secret_key))
     auth = AuthManager(
@@ -118,6 +123,7 @@ def build(settings: Settings) -> Managers:
         registry,
         flows,
         database,
+        datasets,
         monitoring,
         infrastructure,
         auth,

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # How long the API keeps the latest drift report before reading the database again.
     drift_gauge_seconds: Annotated[float, Field(alias="DRIFT_GAUGE_SECONDS", ge=0.0)] = 30.0
 
+    # Datasets workbench: the largest file a user may add (CLI, control room and POST /datasets).
+    dataset_max_mb: Annotated[float, Field(alias="DATASET_MAX_MB", gt=0.0)] = 200.0
+
     @field_validator("mlops_home", mode="after")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
@@ -132,6 +135,16 @@ class Settings(BaseSettings):
     def spool_dir(self) -> Path:
         """Where the inference log spools rows while the database is down."""
         return self.mlops_home / "spool"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Where the datasets workbench keeps uploaded files, their rows, pipelines and run logs."""
+        return self.mlops_home / "datasets"
+
+    @property
+    def dataset_max_bytes(self) -> int:
+        """DATASET_MAX_MB in bytes."""
+        return int(self.dataset_max_mb * 1024 * 1024)
 
     @property
     def logs_dir(self) -> Path:

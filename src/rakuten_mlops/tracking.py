@@ -9,10 +9,17 @@ store answers, so an outage is reported within seconds, naming the store.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from mlflow import MlflowClient
+import mlflow
+from mlflow import ActiveRun, MlflowClient
+from mlflow.exceptions import MlflowException
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -79,3 +86,82 @@ def client(uri: str, *, check: bool = True) -> MlflowClient:
     if check:
         check_store(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+UNFINISHED_FILE = "unfinished-runs.json"
+
+
+def _unfinished(home: Path) -> Path:
+    return home / "tracking" / UNFINISHED_FILE
+
+
+def _remember(home: Path, uri: str, run_id: str, status: str) -> None:
+    path = _unfinished(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = json.loads(path.read_text()) if path.exists() else []
+    known.append({"uri": uri, "run_id": run_id, "status": status})
+    path.write_text(json.dumps(known))
+
+
+def settle_unfinished_runs(uri: str, home: Path) -> int:
+    """Give runs whose end could not be recorded (the server was down) their final status now; how many."""
+    path = _unfinished(home)
+    if not path.exists():
+        return 0
+    pending = json.loads(path.read_text())
+    left, settled = [], 0
+    for entry in pending:
+        if entry["uri"] != uri:
+            left.append(entry)
+            continue
+        try:
+            MlflowClient(tracking_uri=uri).set_terminated(entry["run_id"], status=entry["status"])
+            settled += 1
+        except MlflowException:
+            left.append(entry)  # still unreachable: next time
+    if left:
+        path.write_text(json.dumps(left))
+    else:
+        path.unlink()
+    return settled
+
+
+@contextlib.contextmanager
+def tracked_run(uri: str, home: Path, **start: Any) -> Iterator[ActiveRun]:
+    """`mlflow.start_run` whose failure is one sentence and whose end is never lost.
+
+    An MLflow error inside the block (the server stopped mid-run) becomes a RegistryError naming the
+    server; when the run's FAILED (or KILLED) status cannot be written either, it is kept under
+    MLOPS_HOME/tracking and written by the next `settle_unfinished_runs` (called by every training),
+    so no run stays RUNNING for good.
+    """
+    bound_waits()
+    settle_unfinished_runs(uri, home)
+    run = mlflow.start_run(**start)
+    status = "FINISHED"
+    try:
+        yield run
+    except MlflowException as exc:
+        status = "FAILED"
+        raise RegistryError(
+            f"the MLflow tracking server at {display_uri(uri)} failed during run {run.info.run_id} "
+            f"({_reason(exc)}); the run is marked FAILED"
+        ) from exc
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        try:
+            # end_run takes the run off MLflow's stack of active runs before it calls the server.
+            mlflow.end_run(status)
+        except MlflowException:
+            _remember(home, uri, run.info.run_id, status)
+
+
+def _reason(exc: MlflowException) -> str:
+    from rakuten_mlops.registry import failure_reason  # the registry's wording of MLflow failures
+
+    return failure_reason(exc)

@@ -87,8 +87,10 @@ def test_metrics_count_predictions_errors_and_routes(client: TestClient) -> None
         return value(after, name, **labels) - value(before, name, **labels)
 
     assert delta("rakuten_predictions_total", prdtypecode=str(code), model_version="1") == 7
-    assert delta("rakuten_request_errors_total", reason="validation") == 1
-    assert delta("rakuten_request_errors_total", reason="not_found") == 1
+    assert delta("rakuten_request_errors_total", reason="validation", route="/predict") == 1
+    assert delta("rakuten_request_errors_total", reason="not_found", route="unmatched") == 1
+    assert delta("rakuten_http_requests_total", route="/metrics", method="GET", status="200") == 0
+    assert delta("rakuten_probe_requests_total", route="/metrics") == 1  # scrapes are not traffic
     assert delta("rakuten_http_requests_total", route="/predict", method="POST", status="200") == 3
     assert delta("rakuten_http_requests_total", route="/predict", method="POST", status="422") == 1
     assert delta("rakuten_http_requests_total", route="unmatched", method="GET", status="404") == 1

@@ -24,6 +24,7 @@ MATRIX = {
     ("POST", "/model/reload"): Role.OPERATOR,
     ("POST", "/feedback"): Role.OPERATOR,
     ("POST", "/alerts/{alert_id}/acknowledge"): Role.OPERATOR,
+    ("POST", "/datasets"): Role.OPERATOR,
 }
 
 
@@ -56,6 +57,10 @@ def callers(client: TestClient, api_settings: Settings) -> Iterator[Callers]:
 
 def call(client: TestClient, method: str, path: str, c: Callers, headers: dict[str, str]) -> int:
     url = path.replace("{alert_id}", str(c.alert_id))
+    if path == "/datasets":
+        table = b"age,churn\n31,no\n45,yes\n52,no\n"
+        files = {"file": ("churn.csv", table, "text/csv")}
+        return client.request(method, url, files=files, headers=headers).status_code
     body = {"request_id": c.request_id, "prdtypecode": 10} if path == "/feedback" else None
     return client.request(method, url, json=body, headers=headers).status_code
 

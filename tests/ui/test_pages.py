@@ -20,7 +20,8 @@ from rakuten_mlops.testing.processes import free_port
 PAGES = {
     "views/home.py": "Rakuten MLOps control room",
     "views/infrastructure.py": "Infrastructure",
-    "views/dataset.py": "Dataset",
+    "views/dataset.py": "Catalogue",
+    "views/datasets.py": "Datasets",
     "views/training.py": "Training",
     "views/registry.py": "Model registry",
     "views/predictions.py": "Predictions",

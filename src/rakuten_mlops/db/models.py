@@ -145,3 +145,49 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+# A sha256 in hex; byte-wise on PostgreSQL, as the listing keys are.
+DIGEST_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class Dataset(Base):
+    """A table a user brought (any columns), known by its name; its contents live in versions."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetVersion(Base):
+    """One version of a dataset: an upload (no parent) or the output of preprocessing steps (lineage)."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        Index("uq_dataset_versions_version", "dataset_id", "version", unique=True),
+        Index("ix_dataset_versions_hash", "dataset_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(DIGEST_TYPE)  # sha256 of the uploaded bytes (or of the output)
+    source: Mapped[str] = mapped_column(String(500))  # the uploaded file's name, or "preprocess"
+    format: Mapped[str] = mapped_column(String(16))  # csv | tsv | excel | json | parquet
+    rows: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    schema: Mapped[str] = mapped_column(Text)  # JSON: [{"name", "dtype"}]
+    read_options: Mapped[str] = mapped_column(Text)  # JSON: delimiter, encoding, sheet
+    file_path: Mapped[str] = mapped_column(Text)  # the file as uploaded, relative to the datasets folder
+    data_path: Mapped[str] = mapped_column(Text)  # the rows as Parquet, relative to the datasets folder
+    parent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    steps: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: the steps applied to the parent
+    parameters: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: target, chosen step ids
+    pipeline_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # the fitted scikit-learn pipeline
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib.resources
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import multiprocess
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,11 +29,12 @@ from rakuten_mlops.db.engine import make_engine
 from rakuten_mlops.db.migrate import ensure_schema
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.serving.datasets_routes import datasets_router
 from rakuten_mlops.serving.drift_gauges import DriftGauges
 from rakuten_mlops.serving.holder import ModelHolder, ModelSource, RegistrySource
 from rakuten_mlops.serving.inference_log import InferenceLog, LogUnavailableError
 from rakuten_mlops.serving.local_copy import LocalCopy
-from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode
+from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode, route_label
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from rakuten_mlops.serving.monitoring_routes import monitoring_router
 from rakuten_mlops.serving.routes import router
@@ -69,6 +73,8 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+DOCS_ASSETS = "/docs-assets"
+FAVICON = Path(str(importlib.resources.files("fastapi_offline") / "static" / "favicon.png"))
 # How long startup waits for the registry before serving without a model (it goes on in the background).
 STARTUP_REGISTRY_WAIT_S = 5.0
 
@@ -180,40 +186,56 @@ def create_app(
             if multiprocess_mode():
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # drop this worker's live gauges
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's files from the installed package instead of a CDN,
+    # so /docs and /redoc work on a machine without internet.
+    app = FastAPIOffline(
         title="Rakuten product classification API",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(FAVICON, media_type="image/png")
+
     app.state.settings, app.state.metrics = settings, metrics
     app.state.auth_failures = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_seconds)
     app.include_router(router)
     app.include_router(monitoring_router)
+    app.include_router(datasets_router)
+    # Uploads of datasets may be larger than any prediction request (DATASET_MAX_MB, plus the multipart framing).
+    upload_limit = {"/datasets": settings.dataset_max_bytes + 1024 * 1024}
     app.add_middleware(
-        BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, metrics=metrics, timeout=settings.api_body_timeout
+        BodyLimitMiddleware,
+        max_bytes=MAX_BODY_BYTES,
+        metrics=metrics,
+        timeout=settings.api_body_timeout,
+        path_limits=upload_limit,
     )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        metrics.errors.labels(reason="validation").inc()
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels(reason="validation", route=route_label(request.scope)).inc()
         errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors, "message": _validation_message(exc)})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        metrics.errors.labels(reason=STATUS_REASONS.get(exc.status_code, str(exc.status_code))).inc()
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        reason = STATUS_REASONS.get(exc.status_code, str(exc.status_code))
+        metrics.errors.labels(reason=reason, route=route_label(request.scope)).inc()
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
 
     @app.exception_handler(LogUnavailableError)
-    async def log_unavailable(_: Request, exc: LogUnavailableError) -> JSONResponse:
-        metrics.errors.labels(reason="log_unavailable").inc()
+    async def log_unavailable(request: Request, exc: LogUnavailableError) -> JSONResponse:
+        metrics.errors.labels(reason="log_unavailable", route=route_label(request.scope)).inc()
         return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        metrics.errors.labels(reason="internal").inc()
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        metrics.errors.labels(reason="internal", route=route_label(request.scope)).inc()
         log.exception("unexpected error while answering a request")
         return JSONResponse(status_code=500, content={"detail": f"internal error: {exc.__class__.__name__}"})
 

@@ -8,7 +8,7 @@ that folder and `/metrics` aggregates them, so counters are not sharded per work
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,17 @@ if TYPE_CHECKING:
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TEXT_BUCKETS = (0, 10, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PROBE_ROUTES = frozenset(
+    {"/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico", "/docs-assets"}
+)
+# The routes whose requests are the API's traffic (what the control room and Grafana call live traffic).
+PREDICTION_ROUTES = "/predict|/predict/batch|/explain"
+
+
+def route_label(scope: Mapping[str, Any]) -> str:
+    """The route template of a request ('unmatched' before routing or for unknown paths): bounded labels."""
+    route = scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")
 
 
 def multiprocess_mode() -> bool:
@@ -69,8 +80,8 @@ class ApiMetrics:
         )
         self.errors = Counter(
             "rakuten_request_errors_total",
-            "Requests answered with an error, by reason.",
-            ["reason"],
+            "Requests answered with an error, by reason and route template.",
+            ["reason", "route"],
             registry=r,
         )
         self.text_length = Histogram(
@@ -136,8 +147,15 @@ class ApiMetrics:
         )
         self.http_requests = Counter(
             "rakuten_http_requests_total",
-            "HTTP requests, by route template, method and status code.",
+            "HTTP requests, by route template, method and status code (probes and scrapes excluded).",
             ["route", "method", "status"],
+            registry=r,
+        )
+        # Health probes, metric scrapes and the docs are counted apart: they are not traffic.
+        self.probes = Counter(
+            "rakuten_probe_requests_total",
+            "Health probes, metric scrapes and documentation requests, by route.",
+            ["route"],
             registry=r,
         )
         self.http_latency = Histogram(

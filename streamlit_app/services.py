@@ -83,7 +83,7 @@ def build(settings: Settings) -> Managers:
     )
     database = DatabaseManager(engine, settings.ingest_chunk_rows, guard)
     datasets = DatasetManager(
-        engine, settings.datasets_dir, settings.dataset_max_bytes, subprocess_env(runner_env)
+        engine, settings.datasets_dir, settings.dataset_max_bytes, subprocess_env(runner_env), guard=guard
     )
     monitoring = MonitoringManager(engine, http, settings.prometheus_url, api, guard)
     store = SettingsStore(engine, secret_text(settings.secret_key))

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from managers.base import short_database_error
 from managers.guard import Guard
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.auth.settings_store import SettingsStore
-from rakuten_mlops.errors import DataError
+from rakuten_mlops.errors import DatabaseError, DataError
 from rakuten_mlops.kube import cluster
 from rakuten_mlops.kube.manifests import render_monitoring, to_yaml, validate
 
@@ -44,13 +45,19 @@ class KubernetesManager:
         self._root = config_root
         self._api_factory = api_factory
 
+    def _get(self, key: str) -> str | None:
+        try:
+            return self._store.get(key)
+        except DatabaseError as exc:
+            raise short_database_error("reading the settings", self._store.database_url, exc) from exc
+
     def namespace(self) -> str:
         """The configured namespace, or the project's default."""
-        return self._store.get("kubernetes.namespace") or DEFAULT_NAMESPACE
+        return self._get("kubernetes.namespace") or DEFAULT_NAMESPACE
 
     def cluster(self) -> cluster.ClusterSettings:
         """How to reach the cluster, read from the settings store now (a change needs no restart)."""
-        get = self._store.get
+        get = self._get
         return cluster.ClusterSettings(
             get("kubernetes.api_url"),
             get("kubernetes.token"),

@@ -184,6 +184,11 @@ class SettingsStore:
         self._engine = engine
         self._secret_key = secret_key or None
 
+    @property
+    def database_url(self) -> str:
+        """The store's database, password hidden (for messages)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
     def _cipher(self, key: str) -> Fernet:
         if self._secret_key is None:
             raise ConfigError(f"setting {key} is a secret: set SECRET_KEY so that it can be stored encrypted")

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from managers.base import ServiceStatus
+from managers.guard import Guard
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import DataError, MlopsError
 
 ACTIONS = ("start", "stop", "restart")
@@ -60,7 +62,9 @@ class InfrastructureManager:
         probes: Sequence[Callable[[], ServiceStatus]],
         docker_factory: Callable[[], Any] | None = None,
         proc_root: Path = Path("/proc"),
+        guard: Guard | None = None,
     ) -> None:
+        self._guard = guard or Guard()
         self._probes = list(probes)
         self._docker_factory = docker_factory
         self._proc_root = proc_root
@@ -111,8 +115,13 @@ class InfrastructureManager:
             key=lambda c: c.name,
         )
 
-    def act(self, name: str, action: str) -> ContainerInfo:
-        """Start, stop or restart a container by name; return its new state."""
+    def act(self, name: str, action: str, *, actor: Principal) -> ContainerInfo:
+        """Start, stop or restart a container by name (admin); return its new state."""
+        return self._guard.run(
+            actor, "containers", {"container": name, "do": action}, lambda: self._act(name, action)
+        )
+
+    def _act(self, name: str, action: str) -> ContainerInfo:
         if action not in ACTIONS:
             raise DataError(f"container action {action!r} is not one of {', '.join(ACTIONS)}")
         client = self._docker()

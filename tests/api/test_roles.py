@@ -17,7 +17,7 @@ from rakuten_mlops.auth.users import create_user
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.monitoring.alerts import raise_alert
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.serving.app import create_app
 
 # Every route that is not a read: the least role it needs. A new mutating route must be added here.
 READ_ONLY_POSTS = {"/predict", "/predict/batch", "/explain"}

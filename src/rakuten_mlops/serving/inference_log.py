@@ -250,7 +250,8 @@ class InferenceLog:
             if self._reader is not None:
                 self._reader.close()
             self._reader = None
-            self._publish(LogStatus("outbox_unwritable", error=self._write_error or str(exc)))
+            reason = f"the outbox at {self.spool_dir} cannot be written ({exc})"
+            self._publish(LogStatus("outbox_unwritable", error=self._write_error or reason))
             return
         process = self._process
         alive = process is not None and process.poll() is None

@@ -66,7 +66,7 @@ def test_supervisord_runs_each_service_restarted_in_its_own_group_with_its_log(s
     assert f"--port {PORTS.mlflow} --workers 1" in programs["mlflow"].command
     assert f"--server.port {PORTS.ui} --server.address 127.0.0.1" in programs["ui"].command
     assert f"--web.listen-address=127.0.0.1:{PORTS.prometheus}" in programs["prometheus"].command
-    assert programs["events"].command.endswith(f"-m rakuten_mlops.stack.events {plan.events_file}")
+    assert programs["events"].command.endswith(f"-m rakuten_mlops.stack.listener {plan.events_file}")
 
 
 def test_a_home_supervisord_cannot_name_is_refused_before_anything_starts(tmp_path: Path) -> None:
@@ -118,6 +118,7 @@ def test_passwords_and_the_api_key_stay_out_of_every_file_others_can_read(tmp_pa
             assert path == plan.env_file, f"{path} holds a secret"
     assert stat.S_IMODE(plan.env_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(plan.config_file.stat().st_mode) == 0o600
+    assert {stat.S_IMODE(p.stat().st_mode) for p in plan.logs_dir.iterdir()} == {0o600}
     # A shell that sources the file (to run the stack by hand) gets the exact values back.
     script = f'set -a; . {shlex.quote(str(plan.env_file))}; printf %s "$MLFLOW_BACKEND_STORE_URI"'
     assert subprocess.run(["sh", "-c", script], capture_output=True, text=True).stdout == url

@@ -240,7 +240,7 @@ def test_up_serves_a_champion_trained_before_and_down_leaves_no_process(
     assert not any(key in p.read_text(errors="replace") for p in logs.iterdir() if p.is_file())
     said = " ".join((tmp_path / "up.err").read_text().split())
     assert f"api (pid {api.pid}) exited unexpectedly; restarting it" in said
-    assert "api is running again" in said
+    assert "api answers again (1 restart(s) since the stack started)" in said
     assert key not in said
 
 

@@ -4,7 +4,8 @@ services   what runs: `Service`, `Ports`, `StackPlan`, port checks
 plan       `build_plan()` from the settings and the ports
 files      supervisord's config, its environment file and Prometheus's config under MLOPS_HOME/stack
 control    `SupervisorClient`: process states, log tails and stops over supervisord's XML-RPC socket
-events     the event listener recording every state change, and the reader of that record
+events     the record of every state change (`read_events`, `restarts`), followed by `up`
+listener   supervisord's event listener that writes that record (run by supervisord, not imported)
 keys       the API key the stack's services share
 runner     start supervisord, wait for health, supervise, stop; `stop_stack()` for `down`
 processes  the pid file and finding every process of a stack by its marker variable

@@ -1,6 +1,6 @@
 """The stack's record of its services' state changes, written by a supervisord event listener.
 
-supervisord runs `python -m rakuten_mlops.stack.events FILE` as an `[eventlistener]`: it hands
+supervisord runs `python -m rakuten_mlops.stack.listener FILE` as an `[eventlistener]`: it hands
 over every PROCESS_STATE event through supervisor's listener protocol, and the listener appends
 it to FILE as one JSON object a line. `up` follows that file to say when a service exits, is
 restarted or stays down; the control room counts each service's restarts from it.
@@ -9,13 +9,9 @@ restarted or stays down; the control room counts each service's restarts from it
 from __future__ import annotations
 
 import json
-import os
-import sys
-import time
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from supervisor import childutils
 
@@ -61,22 +57,6 @@ def event_of(event_name: str, payload: str, at: float) -> StateEvent | None:
     )
 
 
-def listen(record: Path, stdin: IO[str], stdout: IO[str]) -> None:
-    """Serve supervisord's listener protocol forever, appending each state change to `record`."""
-    me = os.environ.get("SUPERVISOR_PROCESS_NAME")
-    with record.open("a", encoding="utf-8") as out:
-        while True:
-            try:
-                headers, payload = childutils.listener.wait(stdin, stdout)
-            except KeyError:  # stdin closed: supervisord is gone
-                return
-            event = event_of(headers["eventname"], payload, time.time())
-            if event is not None and event.service != me:
-                out.write(json.dumps(asdict(event)) + "\n")
-                out.flush()
-            childutils.listener.ok(stdout)
-
-
 def read_events(path: Path) -> list[StateEvent]:
     """Every state change recorded so far (none when the file does not exist)."""
     return EventReader(path).new()
@@ -115,17 +95,3 @@ class EventReader:
             except (ValueError, TypeError):
                 continue  # not one of ours: skip rather than stop following
         return events
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m rakuten_mlops.stack.events FILE`, run by supervisord as an event listener."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m rakuten_mlops.stack.events FILE", file=sys.stderr)
-        return 2
-    listen(Path(args[0]), sys.stdin, sys.stdout)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

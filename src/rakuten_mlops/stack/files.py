@@ -112,7 +112,7 @@ def render_supervisor_config(plan: StackPlan) -> str:
         [
             (
                 "command",
-                shlex.join((sys.executable, "-m", "rakuten_mlops.stack.events", str(plan.events_file))),
+                shlex.join((sys.executable, "-m", "rakuten_mlops.stack.listener", str(plan.events_file))),
             ),
             ("events", "PROCESS_STATE"),
             ("priority", 1),  # starts first, so that it sees every service start
@@ -174,7 +174,8 @@ def write_stack_files(plan: StackPlan) -> None:
             config = render_prometheus_config(source, plan.ports.api, plan.ports.prometheus)
             plan.prometheus_config.write_text(yaml.safe_dump(config, sort_keys=False))
         # Logs and events describe the current run; a previous run's lines would mislead.
-        for path in [plan.log_path(s.name) for s in plan.services] + [plan.events_file]:
+        logs = [plan.log_path(s.name) for s in plan.services] + [plan.log_path("stack"), plan.log_path("events")]
+        for path in [*logs, plan.events_file]:
             _write_private(path, "")
     except OSError as exc:
         raise StackError(f"cannot write the stack's files under {plan.home}: {exc}") from None

@@ -99,6 +99,9 @@ class StackRunner:
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts: Counter[str] = Counter()
         self._events = EventReader(plan.events_file)
+        # Services restarted and not yet answering their health check again.
+        self._recovering: set[str] = set()
+        self._http: httpx.Client | None = None
         self._log: IO[bytes] | None = None
 
     @property
@@ -120,7 +123,6 @@ class StackRunner:
         env = {**os.environ, **self.plan.env, MARKER_ENV: self.plan.token}
         # The services' own helpers (uvicorn, alembic) are found next to this interpreter.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        self.manager_log.write_bytes(b"")
         # Only what supervisord prints before its log is open (a config error) comes through here.
         self._log = self.manager_log.open("ab")
         self.process = subprocess.Popen(
@@ -171,7 +173,15 @@ class StackRunner:
 
     def notices(self) -> list[str]:
         """What happened to the services since the last call, one sentence each (from the events file)."""
-        return [text for event in self._events.new() if (text := self._describe(event)) is not None]
+        said = [text for event in self._events.new() if (text := self._describe(event)) is not None]
+        if self._recovering:
+            self._http = self._http or httpx.Client(timeout=2.0)
+            for name in sorted(self._recovering):
+                if answers(self.plan.service(name).health_url, self._http):
+                    self._recovering.discard(name)
+                    count = self.restarts[name]
+                    said.append(f"{name} answers again ({count} restart(s) since the stack started)")
+        return said
 
     def _describe(self, event: StateEvent) -> str | None:
         try:
@@ -181,6 +191,7 @@ class StackRunner:
         log = self.plan.log_path(service.name)
         if event.is_restart:
             self.restarts[service.name] += 1
+            self._recovering.add(service.name)
             return None
         if event.to_state == "EXITED":
             return f"{service.name} (pid {event.pid}) exited unexpectedly; restarting it; see {log}"
@@ -193,13 +204,11 @@ class StackRunner:
                 f"({tries} time(s) in a row); trying again in {tries} s"
             )
         if event.to_state == FATAL:
+            self._recovering.discard(service.name)
             return (
                 f"{service.name} failed to start {service.start_retries + 1} times in a row; it stays down "
                 f"(the other services keep running); see {log}:\n{log_tail(log)}"
             )
-        if event.to_state == "RUNNING" and self.restarts[service.name]:
-            count = self.restarts[service.name]
-            return f"{service.name} is running again (pid {event.pid}; {count} restart(s) since the stack started)"
         return None
 
     def wait_healthy(
@@ -270,6 +279,9 @@ class StackRunner:
                         os.killpg(process.pid, signal.SIGKILL)
                     process.wait(5)
         swept = sweep(self.plan.token)
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -174,7 +174,10 @@ def write_stack_files(plan: StackPlan) -> None:
             config = render_prometheus_config(source, plan.ports.api, plan.ports.prometheus)
             plan.prometheus_config.write_text(yaml.safe_dump(config, sort_keys=False))
         # Logs and events describe the current run; a previous run's lines would mislead.
-        logs = [plan.log_path(s.name) for s in plan.services] + [plan.log_path("stack"), plan.log_path("events")]
+        logs = [plan.log_path(s.name) for s in plan.services] + [
+            plan.log_path("stack"),
+            plan.log_path("events"),
+        ]
         for path in [*logs, plan.events_file]:
             _write_private(path, "")
     except OSError as exc:

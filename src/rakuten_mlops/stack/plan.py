@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from rakuten_mlops.stack.services import HOST, MARKER_ENV, Ports, Service, StackError, StackPlan, project_root
 
-if TYPE_CHECKING:  # the Procfile's wait helper imports this package: keep it free of SQLAlchemy
+if TYPE_CHECKING:  # the wait helper and the event listener import this package: keep it free of SQLAlchemy
     from rakuten_mlops.config import Settings
 
 BASE = f"http://{HOST}"

@@ -41,7 +41,7 @@ class Ports:
 
 @dataclass(frozen=True)
 class Service:
-    """One process of the stack: its Procfile name, command, port and health check."""
+    """One process of the stack: its program name, command, port and health check."""
 
     name: str
     title: str
@@ -110,7 +110,7 @@ class StackPlan:
         return self.logs_dir / f"{name}.log"
 
     def service(self, name: str) -> Service:
-        """The service with this Procfile name."""
+        """The service with this program name."""
         for service in self.services:
             if service.name == name:
                 return service

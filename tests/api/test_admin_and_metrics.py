@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_mlops.config import Settings
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.serving.app import create_app
 
 
 def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

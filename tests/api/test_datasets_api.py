@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rakuten_mlops.config import get_settings
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.serving.app import create_app
 from rakuten_mlops.tables.samples import write_messy_csv
 
 KEY = "datasets-admin"

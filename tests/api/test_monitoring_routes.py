@@ -14,7 +14,7 @@ from rakuten_mlops.db import make_engine
 from rakuten_mlops.monitoring.alerts import DRIFT, FLOW_FAILED, raise_alert
 from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift
 from rakuten_mlops.monitoring.store import record_drift
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.serving.app import create_app
 
 
 @pytest.fixture

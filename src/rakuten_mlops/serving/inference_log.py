@@ -37,7 +37,7 @@ from rakuten_mlops.serving.outbox import LoggedRequest, Outbox
 
 log = logging.getLogger(__name__)
 GROUP_MAX = 512  # requests committed together at most
-STALE_WRITING_S = 10.0  # a batch taking longer than this shows the log as stalled
+STALE_S = 10.0  # rows answered longer ago than this and not yet stored: the log is stalled
 
 
 class LogUnavailableError(MlopsError):
@@ -261,11 +261,9 @@ class InferenceLog:
             state, error = "writer_down", "the writer process is not running; it is being restarted"
         elif writer is not None and writer.state == "database_down":
             state, error = "database_down", writer.error
-        elif (
-            writer is not None and writer.state == "writing" and time.time() - writer.since > STALE_WRITING_S
-        ):
+        elif oldest is not None and (age := (datetime.now(UTC) - oldest).total_seconds()) > STALE_S:
             state = "stalled"
-            error = f"the database has not answered for {time.time() - writer.since:.0f} s"
+            error = f"answered predictions have waited {age:.0f} s for the database"
         pid = process.pid if alive and process is not None else None
         stored = writer.stored if writer is not None else 0
         self._publish(LogStatus(state, backlog, oldest, pid, error, stored))

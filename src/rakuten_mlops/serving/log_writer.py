@@ -144,8 +144,9 @@ class Writer:
         self._state: tuple[str, str | None] = ("starting", None)
 
     def _say(self, state: str, error: str | None = None) -> None:
-        if (state, error) == self._state and state == "idle":
-            return  # an idle writer writes nothing: it would cost an fsync every poll
+        """Record the writer's state when it changes (a write per batch would cost a commit per batch)."""
+        if (state, error) == self._state:
+            return
         self._state = (state, error)
         with contextlib.suppress(Exception):  # a full disk must not stop the copying
             self.outbox.set_writer_state(os.getpid(), state, error, self.stored)
@@ -175,11 +176,10 @@ class Writer:
             if not requests:
                 if deadline is not None:
                     return
-                self._say("idle")
+                self._say("running")
                 self.stopping.wait(POLL_S)
                 continue
             if last > removed_through:
-                self._say("writing")
                 self._busy_since = time.monotonic()
                 try:
                     self.stored += insert_predictions(self.engine, requests)
@@ -192,6 +192,7 @@ class Writer:
                     backoff = min(backoff * 2, 5.0)
                     continue
                 self._busy_since = None
+                self._say("running")
                 backoff, removed_through = 0.5, last
             try:
                 self.outbox.remove_through(removed_through)
@@ -229,7 +230,9 @@ def main() -> None:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # one writer at a time; the next waits here
         holding.set()
         engine = make_engine(config["url"], **config.get("engine_options", {}))
-        outbox = Outbox(spool)
+        outbox = Outbox(
+            spool, durable=False
+        )  # its deletes may be lost on a power cut: rows are then copied again
         writer = Writer(engine, outbox, float(config["write_timeout_s"]))
         with contextlib.suppress(Exception):
             if moved := import_spool_files(outbox, spool):

@@ -80,7 +80,7 @@ class WriterState:
     """What the writer process last said about itself."""
 
     pid: int
-    state: str  # starting | idle | writing | database_down | stopped
+    state: str  # starting | running | database_down | outbox_error | stopped
     since: float  # Unix time the state began
     error: str | None
     stored: int
@@ -89,13 +89,14 @@ class WriterState:
 class Outbox:
     """One connection to the outbox file (a connection per thread: sqlite3 connections are not shared)."""
 
-    def __init__(self, folder: Path, *, busy_timeout_s: float = 10.0) -> None:
+    def __init__(self, folder: Path, *, durable: bool = True, busy_timeout_s: float = 10.0) -> None:
         self.path = folder / OUTBOX_FILE
         folder.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns
+            # durable: a commit is on disk when it returns (appends). The writer's deletes need not be.
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.executescript(SCHEMA)
         except sqlite3.Error:
             self._db.close()

@@ -7,7 +7,8 @@ control    `SupervisorClient`: process states, log tails and stops over supervis
 events     the record of every state change (`read_events`, `restarts`), followed by `up`
 listener   supervisord's event listener that writes that record (run by supervisord, not imported)
 keys       the API key the stack's services share
-runner     start supervisord, wait for health, supervise, stop; `stop_stack()` for `down`
+runner     start supervisord, wait for health, report restarts, stop
+stopping   the shutdown in order through supervisord; `stop_stack()` for `down`
 processes  the pid file and finding every process of a stack by its marker variable
 wait       `python -m rakuten_mlops.stack.wait URL... -- COMMAND`, in front of dependent services
 """
@@ -15,7 +16,7 @@ wait       `python -m rakuten_mlops.stack.wait URL... -- COMMAND`, in front of d
 from rakuten_mlops.stack.control import ProcessState, SupervisorClient
 from rakuten_mlops.stack.keys import ApiKey, stack_api_key
 from rakuten_mlops.stack.plan import build_plan
-from rakuten_mlops.stack.runner import DownResult, StackRunner, interrupt_on_sigterm, stop_stack
+from rakuten_mlops.stack.runner import StackRunner
 from rakuten_mlops.stack.services import (
     HOST,
     MARKER_ENV,
@@ -26,6 +27,7 @@ from rakuten_mlops.stack.services import (
     check_ports,
     prometheus_installed,
 )
+from rakuten_mlops.stack.stopping import DownResult, interrupt_on_sigterm, stop_stack
 
 __all__ = [
     "HOST",

@@ -17,15 +17,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import IO
 
 import httpx
 
-from rakuten_mlops.pids import is_alive
 from rakuten_mlops.stack.control import FATAL, ProcessState, SupervisorClient
 from rakuten_mlops.stack.events import EventReader, StateEvent
 from rakuten_mlops.stack.files import write_stack_files
@@ -35,28 +32,15 @@ from rakuten_mlops.stack.processes import (
     process_start,
     read_pid_file,
     sweep,
-    wait_gone,
     write_pid_file,
 )
-from rakuten_mlops.stack.services import (
-    MARKER_ENV,
-    Service,
-    StackError,
-    StackPlan,
-    answers,
-    check_ports,
-    pid_file,
-)
+from rakuten_mlops.stack.services import MARKER_ENV, Service, StackError, StackPlan, answers, check_ports
+from rakuten_mlops.stack.stopping import STOP_TIMEOUT_S, shut_down
 
 SUPERVISORD = (sys.executable, "-m", "supervisor.supervisord")
-# Bound on the whole shutdown through supervisord (each service gets its stop_seconds, then SIGKILL).
-STOP_TIMEOUT_S = 60.0
 # How long supervisord may take to open its socket.
 BOOT_TIMEOUT_S = 30.0
 POLL_S = 0.5
-# Stopped before the others: the deployments process pauses its schedules through the Prefect
-# server on SIGTERM, which hangs until SIGKILL when the server is going down with it.
-STOP_FIRST = ("flows",)
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
@@ -65,29 +49,6 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-@contextlib.contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Treat SIGTERM (`down`, a service manager) like Ctrl-C inside the block."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def shut_down(client: SupervisorClient, names: set[str]) -> None:
-    """Stop the deployments first, then every other service at once, then supervisord itself."""
-    for name in STOP_FIRST:
-        if name in names:
-            client.stop(name)
-    client.stop_all(STOP_TIMEOUT_S)
-    client.shutdown()
 
 
 class StackRunner:
@@ -242,7 +203,11 @@ class StackRunner:
                     time.sleep(POLL_S)
 
     def _raise_for_fatal(self, names: set[str]) -> None:
-        for state in self.processes():
+        try:
+            states = self.processes()
+        except StackError:
+            return  # a busy supervisord answers next time; one that exited is caught by exited()
+        for state in states:
             if state.name in names and state.state == FATAL:
                 service = self.plan.service(state.name)
                 log = self.plan.log_path(state.name)
@@ -265,19 +230,18 @@ class StackRunner:
         """Stop every service through supervisord, then supervisord, then every process left; return how many were swept."""
         process = self.process
         if process is not None and process.poll() is None:
-            with contextlib.suppress(StackError):  # it does not answer: signals below
+            try:
                 shut_down(self.client, {s.name for s in self.plan.services})
+            except StackError:
+                # Not answering (yet): on SIGTERM supervisord stops its services itself, one by one.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(5)
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
         swept = sweep(self.plan.token)
         if self._http is not None:
             self._http.close()
@@ -291,37 +255,4 @@ class StackRunner:
         return swept
 
 
-@dataclass(frozen=True)
-class DownResult:
-    """What `down` found and did."""
-
-    running: bool
-    pid: int | None = None
-    leftovers: int = 0
-
-
-def stop_stack(home: Path, timeout: float = STOP_TIMEOUT_S + 15) -> DownResult:
-    """Stop the stack started from this MLOPS_HOME: SIGTERM its `up` (or stop its supervisord), then sweep what is left."""
-    path = pid_file(home)
-    record = read_pid_file(path)
-    if record is None:
-        return DownResult(running=False)
-    running = owner_alive(record)
-    if running:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(record.pid, signal.SIGTERM)
-        if wait_gone([record.pid], timeout):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(record.pid, signal.SIGKILL)
-    elif record.socket and record.manager_pid and is_alive(record.manager_pid):
-        # `up` was killed but its supervisord still runs: stop the services in order through it.
-        client = SupervisorClient(Path(record.socket))
-        with contextlib.suppress(StackError):
-            shut_down(client, {p.name for p in client.processes()})
-            wait_gone([record.manager_pid], timeout)
-    leftovers = sweep(record.token)
-    path.unlink(missing_ok=True)
-    return DownResult(running=running, pid=record.pid, leftovers=leftovers)
-
-
-__all__ = ["DownResult", "StackRunner", "interrupt_on_sigterm", "is_alive", "log_tail", "stop_stack"]
+__all__ = ["StackRunner", "log_tail"]

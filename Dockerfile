@@ -76,6 +76,9 @@ CMD ["python", "-m", "flows.deployments"]
 FROM base AS ui
 ENV STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
 COPY streamlit_app ./streamlit_app
+# The Kubernetes page renders the monitoring stack from the project's own Prometheus and Grafana files.
+COPY monitoring ./monitoring
+COPY grafana ./grafana
 EXPOSE 8501
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]

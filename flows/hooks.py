@@ -10,7 +10,8 @@ import logging
 import re
 from typing import Any
 
-from rakuten_mlops.config import get_settings
+from rakuten_mlops.auth.notify import DeliveryRecord, notify_pending
+from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import get_engine
 from rakuten_mlops.errors import DatabaseError, MlopsError, RegistryError
 from rakuten_mlops.monitoring.alerts import FLOW_FAILED, raise_alert
@@ -50,3 +51,14 @@ def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
         )
     except (MlopsError, OSError) as exc:  # the database may be the reason the flow failed
         log.error("could not store the alert for failed flow run %s: %s", flow_run.name, exc)
+        return
+    deliver_alerts(get_settings())
+
+
+def deliver_alerts(settings: Settings) -> list[DeliveryRecord]:
+    """Post pending alerts to the configured webhooks; a failure is logged, never raised (the alert is stored)."""
+    try:
+        return notify_pending(settings)
+    except (MlopsError, OSError) as exc:
+        log.error("alerts not delivered to the webhooks: %s", exc)
+        return []

@@ -13,7 +13,7 @@ from typing import Literal
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from flows.hooks import alert_on_failure
+from flows.hooks import alert_on_failure, deliver_alerts
 from flows.ingest import retry_on_database_error
 from flows.pipeline_flow import training_pipeline
 from rakuten_mlops.config import Settings, get_settings
@@ -90,6 +90,12 @@ def reload_api_task() -> str:
 
 
 @task(cache_policy=NONE)
+def deliver_alerts_task() -> int:
+    """Post new alerts to the configured webhooks; how many deliveries were made or recorded."""
+    return len(deliver_alerts(get_settings()))
+
+
+@task(cache_policy=NONE)
 def record_outcome_task(summary: MonitorSummary) -> None:
     """Keep what the run did with its drift report."""
     assert summary.drift_report_id is not None
@@ -125,4 +131,6 @@ def monitor_and_retrain(
         summary.retrained(trained, reload_api_task() if trained.promoted else None)
     logger.info("%s: %s", summary.action, summary.reason)
     record_outcome_task(summary)
+    if summary.alerts_raised:
+        deliver_alerts_task()
     return summary

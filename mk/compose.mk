@@ -15,11 +15,25 @@ COMPOSE_API := docker-compose.api.yml
 COMPOSE_MONITOR := docker-compose.monitor.yml
 COMPOSE_ALL := $(COMPOSE_INFRA) $(COMPOSE_API) $(COMPOSE_MONITOR)
 
+# Services to publish on the host besides the API and the control room (internal otherwise):
+# any of postgres mlflow prefect prometheus grafana, e.g. `make start-full PUBLISH="mlflow grafana"`.
+PUBLISH ?=
+PUBLISHABLE := postgres mlflow prefect prometheus grafana
+ifneq ($(filter-out $(PUBLISHABLE),$(PUBLISH)),)
+$(error PUBLISH may name $(PUBLISHABLE); not $(filter-out $(PUBLISHABLE),$(PUBLISH)))
+endif
+# The publish files for one compose file: its services that PUBLISH names (MLflow's clients in the
+# API file sign in to a published MLflow).
+publish_for = $(foreach s,$(filter $(PUBLISH),$(1)),-f deploy/compose/publish/$(s).yml)
+PUBLISH_INFRA = $(call publish_for,postgres mlflow prefect)
+PUBLISH_API = $(if $(filter mlflow,$(PUBLISH)),-f deploy/compose/publish/mlflow-clients.yml)
+PUBLISH_MONITOR = $(call publish_for,prometheus grafana)
+
 # Every file of one project: the services of the other files are not "orphans".
 compose_cmd = COMPOSE_IGNORE_ORPHANS=true $(COMPOSE) --project-name $(COMPOSE_PROJECT) --env-file $(COMPOSE_ENV_FILE)
-# $(call compose_up,FILE): build, start and wait until every service of FILE is healthy.
-compose_up = $(compose_cmd) -f $(1) up -d --build && \
-	deploy/compose/wait-healthy.sh $(COMPOSE_WAIT_S) $$($(compose_cmd) -f $(1) ps -q)
+# $(call compose_up,FILES): build, start and wait until every service of FILES is healthy.
+compose_up = $(compose_cmd) $(strip $(1)) up -d --build && \
+	deploy/compose/wait-healthy.sh $(COMPOSE_WAIT_S) $$($(compose_cmd) $(strip $(1)) ps -q)
 
 .PHONY: start-infra start-api start-monitor start-full stop compose-ps compose-logs compose-config compose-tool
 
@@ -31,17 +45,17 @@ $(COMPOSE_ENV_FILE):
 	@echo "$(COMPOSE_ENV_FILE) is missing: cp .env.example $(COMPOSE_ENV_FILE), then replace every change-me value" >&2; exit 1
 
 start-infra: compose-tool $(COMPOSE_ENV_FILE) ## Start PostgreSQL, MLflow and the Prefect server (docker compose)
-	$(call compose_up,$(COMPOSE_INFRA))
+	$(call compose_up,-f $(COMPOSE_INFRA) $(PUBLISH_INFRA))
 
 start-api: start-infra ## Start the API, the Prefect deployments and the control room (and the infrastructure)
-	$(call compose_up,$(COMPOSE_API))
+	$(call compose_up,-f $(COMPOSE_API) $(PUBLISH_API))
 
 start-monitor: compose-tool $(COMPOSE_ENV_FILE) ## Start Prometheus and Grafana (docker compose)
-	$(call compose_up,$(COMPOSE_MONITOR))
+	$(call compose_up,-f $(COMPOSE_MONITOR) $(PUBLISH_MONITOR))
 
 start-full: start-api start-monitor ## Start the whole stack in docker compose
-	@echo "API http://127.0.0.1:8000/docs  control room http://127.0.0.1:8501  MLflow http://127.0.0.1:5000"
-	@echo "Prefect http://127.0.0.1:4200  Prometheus http://127.0.0.1:9090  Grafana http://127.0.0.1:3000"
+	@echo "API http://127.0.0.1:8000/docs  control room http://127.0.0.1:8501 (sign in as admin, ADMIN_PASSWORD)"
+	@echo "published as well: $(or $(PUBLISH),nothing else (PUBLISH=\"mlflow prefect prometheus grafana postgres\"))"
 
 stop: compose-tool $(COMPOSE_ENV_FILE) ## Stop and remove the stack's containers (volumes and data are kept)
 	$(compose_cmd) $(addprefix -f ,$(COMPOSE_ALL)) down
@@ -58,3 +72,5 @@ compose-config: compose-tool ## Validate every compose file (with the placeholde
 		echo "$$file: valid"; \
 	done
 	@$(COMPOSE) --env-file .env.example $(addprefix -f ,$(COMPOSE_ALL)) config -q && echo "all files together: valid"
+	@$(COMPOSE) --env-file .env.example $(addprefix -f ,$(COMPOSE_ALL)) $(addprefix -f deploy/compose/publish/,$(addsuffix .yml,$(PUBLISHABLE) mlflow-clients)) config -q \
+		&& echo "with every service published: valid"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
@@ -9,15 +10,22 @@ import httpx
 import streamlit as st
 
 from managers.api import ApiManager
+from managers.auth import AuthManager
 from managers.base import ServiceStatus, not_in_stack, probe_http
 from managers.database import DatabaseManager
 from managers.datasets import DatasetManager
 from managers.flows import FlowManager, LocalRunner, subprocess_env
+from managers.guard import Guard
 from managers.infrastructure import InfrastructureManager
+from managers.kubernetes import KubernetesManager
 from managers.monitoring import MonitoringManager
 from managers.registry import RegistryManager
+from rakuten_mlops.auth.limiter import FailureLimiter
+from rakuten_mlops.auth.notify import notify_pending
+from rakuten_mlops.auth.settings_store import SettingsStore, secret_text
+from rakuten_mlops.auth.users import ensure_first_admin
 from rakuten_mlops.config import Settings, get_settings
-from rakuten_mlops.db import make_engine
+from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.stack.services import MARKER_ENV
 
@@ -43,6 +51,8 @@ class Managers:
     datasets: DatasetManager
     monitoring: MonitoringManager
     infrastructure: InfrastructureManager
+    auth: AuthManager
+    kubernetes: KubernetesManager
     links: dict[str, str]
 
 
@@ -57,22 +67,39 @@ def build(settings: Settings) -> Managers:
     for key, value in CLIENT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     http = httpx.Client(timeout=PROBE_TIMEOUT)
+    # A database host that does not answer must cost seconds on each page, not the driver's minutes.
+    timeout = {"connect_args": {"connect_timeout": 5}} if settings.db_url.startswith("postgresql") else {}
+    engine = make_engine(settings.db_url, pool_pre_ping=True, **timeout)
+    guard = Guard(engine)  # every change: the signed-in user's role, then the audit log
     api = ApiManager(httpx.Client(base_url=settings.api_url, timeout=30.0), settings.api_key)
-    registry = RegistryManager.from_uri(settings.tracking_uri, settings.model_name, http)
+    registry = RegistryManager.from_uri(settings.tracking_uri, settings.model_name, http, guard)
     prefect_url = os.environ.get("PREFECT_API_URL") or None
     runner_env = {"MLOPS_HOME": str(settings.mlops_home), "DATABASE_URL": settings.db_url}
     runner_env |= {"MLFLOW_TRACKING_URI": settings.tracking_uri, "MODEL_NAME": settings.model_name}
     flows = FlowManager(
-        prefect_url, LocalRunner(settings.logs_dir / "ui-runs", subprocess_env(runner_env)), http
+        prefect_url,
+        LocalRunner(settings.logs_dir / "ui-runs", subprocess_env(runner_env)),
+        http,
+        guard=guard,
     )
-    # A database host that does not answer must cost seconds on each page, not the driver's minutes.
-    timeout = {"connect_args": {"connect_timeout": 5}} if settings.db_url.startswith("postgresql") else {}
-    engine = make_engine(settings.db_url, pool_pre_ping=True, **timeout)
-    database = DatabaseManager(engine, settings.ingest_chunk_rows)
+    database = DatabaseManager(engine, settings.ingest_chunk_rows, guard)
     datasets = DatasetManager(
-        engine, settings.datasets_dir, settings.dataset_max_bytes, subprocess_env(runner_env)
+        engine, settings.datasets_dir, settings.dataset_max_bytes, subprocess_env(runner_env), guard=guard
     )
-    monitoring = MonitoringManager(engine, http, settings.prometheus_url, api)
+    monitoring = MonitoringManager(engine, http, settings.prometheus_url, api, guard)
+    store = SettingsStore(engine, secret_text(settings.secret_key))
+    auth = AuthManager(
+        engine,
+        store,
+        required=settings.ui_auth,
+        limiter=FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_seconds),
+        guard=guard,
+        notify=lambda: notify_pending(settings, engine),
+    )
+    if settings.admin_password is not None:
+        with contextlib.suppress(MlopsError):  # the database may be down: the next start tries again
+            ensure_schema(engine)
+            ensure_first_admin(engine, secret_text(settings.admin_password))
     # The native stack never starts Grafana: watch one only where the user says where it is.
     grafana = os.environ.get("GRAFANA_URL", "").rstrip("/")
     prefect_ui = os.environ.get("PREFECT_UI_URL") or (prefect_url.removesuffix("/api") if prefect_url else "")
@@ -98,7 +125,7 @@ def build(settings: Settings) -> Managers:
         "Grafana": grafana,
     }
     infrastructure = InfrastructureManager(
-        probes, _docker_client, settings.mlops_home, os.environ.get(MARKER_ENV) or None
+        probes, _docker_client, settings.mlops_home, os.environ.get(MARKER_ENV) or None, guard=guard
     )
     return Managers(
         settings,
@@ -109,6 +136,8 @@ def build(settings: Settings) -> Managers:
         datasets,
         monitoring,
         infrastructure,
+        auth,
+        KubernetesManager(store, guard),
         {k: v for k, v in links.items() if v},
     )
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import typer
 
+from rakuten_mlops.commands.audit import audit_app
 from rakuten_mlops.commands.common import apply_defaults
 from rakuten_mlops.commands.data import data_app, db_app, ingest_app
 from rakuten_mlops.commands.datasets import datasets_app
 from rakuten_mlops.commands.models import models_app, predict_command, train_command
 from rakuten_mlops.commands.monitor import alerts_app, monitor_command, traffic_command
 from rakuten_mlops.commands.serve import serve_command
+from rakuten_mlops.commands.settings import settings_app
 from rakuten_mlops.commands.stack import down_command, up_command
+from rakuten_mlops.commands.users import users_app
 
 app = typer.Typer(
     help="Rakuten product classification: data, training, serving and monitoring.", no_args_is_help=True
@@ -26,6 +29,9 @@ app.add_typer(data_app, name="data")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(models_app, name="models")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
+app.add_typer(settings_app, name="settings")
 app.command("train")(train_command)
 app.command("predict")(predict_command)
 app.command("serve")(serve_command)

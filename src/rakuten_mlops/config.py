@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     # Unset means admin endpoints are refused; there is deliberately no default key.
     api_key: Annotated[str | None, Field(alias="API_KEY")] = None
     prometheus_url: Annotated[str, Field(alias="PROMETHEUS_URL")] = "http://127.0.0.1:9090"
+
+    # Users and settings (rakuten_mlops.auth). SECRET_KEY encrypts the secrets of the settings store;
+    # without it nothing secret can be stored. ADMIN_PASSWORD creates the first admin at first start.
+    secret_key: Annotated[SecretStr | None, Field(alias="SECRET_KEY")] = None
+    admin_password: Annotated[SecretStr | None, Field(alias="ADMIN_PASSWORD")] = None
+    # A login form before every page of the control room (true in the compose deployment).
+    ui_auth: Annotated[bool, Field(alias="UI_AUTH")] = False
+    # Wrong credentials from one client: after this many within the window, it is refused (429).
+    auth_max_failures: Annotated[int, Field(alias="AUTH_MAX_FAILURES", ge=1)] = 10
+    auth_failure_window_seconds: Annotated[float, Field(alias="AUTH_FAILURE_WINDOW_SECONDS", gt=0.0)] = 300.0
+    # Alert delivery to the webhooks of the settings store: attempts per webhook, and how long the same
+    # alert (kind and subject) is not sent again to a webhook.
+    alert_delivery_attempts: Annotated[int, Field(alias="ALERT_DELIVERY_ATTEMPTS", ge=1, le=10)] = 3
+    alert_cooldown_seconds: Annotated[float, Field(alias="ALERT_COOLDOWN_SECONDS", ge=0.0)] = 3600.0
 
     ingest_chunk_rows: Annotated[int, Field(alias="INGEST_CHUNK_ROWS", ge=100)] = 20_000
     split_seed: Annotated[int, Field(alias="SPLIT_SEED")] = 42
@@ -71,7 +85,7 @@ class Settings(BaseSettings):
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("database_url", "mlflow_tracking_uri", mode="before")
+    @field_validator("database_url", "mlflow_tracking_uri", "secret_key", "admin_password", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -10,7 +10,10 @@ same errors to 4xx answers.
     ├── DataError              input data is unusable
     │   └── ValidationError    a file breaks the expected shape (file, column, row, value)
     ├── ModelError             no model, or a model that cannot be loaded
-    └── RegistryError          an MLflow registry operation was refused
+    ├── RegistryError          an MLflow registry operation was refused
+    └── AuthError              who is asking, and whether they may
+        ├── AuthenticationError    missing, wrong, disabled or revoked credentials (API: 401)
+        └── PermissionDeniedError  a role that may not do this (API: 403)
 """
 
 from __future__ import annotations
@@ -67,3 +70,15 @@ class ModelError(MlopsError):
 
 class RegistryError(MlopsError):
     """An MLflow registry operation was refused or failed."""
+
+
+class AuthError(MlopsError):
+    """Base of the errors about who is asking and what they may do."""
+
+
+class AuthenticationError(AuthError):
+    """Credentials are missing, wrong, disabled or revoked."""
+
+
+class PermissionDeniedError(AuthError):
+    """The user is known, but their role may not do this."""

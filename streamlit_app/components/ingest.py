@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt
 from rakuten_mlops.data.ingestion import IngestionResult
 from rakuten_mlops.data.reading import preview_csv
@@ -68,6 +69,9 @@ def _show_result(result: IngestionResult) -> None:
 def ingest_form(m: Managers) -> None:
     """Tabs for the three sources; each ingests with a progress bar and shows the result."""
     uploads = m.settings.mlops_home / "uploads"
+    user = current_user()
+    allowed, why_not = permission("ingest")
+    explain_refusal(why_not)
     if last := st.session_state.pop("last_ingestion", None):
         _show_result(last)
     sample, rakuten, table = st.tabs(["Generated sample", "Rakuten files", "Any CSV"])
@@ -76,20 +80,27 @@ def ingest_form(m: Managers) -> None:
         rows = a.number_input("Rows", 1, 500_000, 5_000, step=1_000, key="sample-rows")
         seed = b.number_input("Seed", 0, 1_000_000, 42, key="sample-seed")
         drift = c.checkbox("Shifted (drift demo)", key="sample-drift")
-        if st.button("Ingest sample", key="ingest-sample", type="primary"):
+        if st.button(
+            "Ingest sample", key="ingest-sample", type="primary", disabled=not allowed, help=why_not
+        ):
             _run(
                 "Ingesting generated listings",
-                lambda p: m.database.ingest_sample(int(rows), int(seed), drift, p),
+                lambda p: m.database.ingest_sample(int(rows), int(seed), drift, p, actor=user),
             )
     with rakuten:
         x = st.file_uploader(
             "X file (designation, description, productid, imageid)", type=["csv"], key="x-file"
         )
         y = st.file_uploader("Y file (prdtypecode), optional", type=["csv"], key="y-file")
-        if st.button("Ingest Rakuten files", key="ingest-rakuten", type="primary", disabled=x is None):
+        pressed = st.button(
+            "Ingest Rakuten files", key="ingest-rakuten", type="primary", disabled=x is None or not allowed
+        )
+        if pressed and x is not None:
             x_path = _save(x, uploads)
             y_path = _save(y, uploads) if y is not None else None
-            _run(f"Ingesting {x_path.name}", lambda p: m.database.ingest_rakuten(x_path, y_path, p))
+            _run(
+                f"Ingesting {x_path.name}", lambda p: m.database.ingest_rakuten(x_path, y_path, p, actor=user)
+            )
     with table:
         upload = st.file_uploader("CSV file", type=["csv"], key="csv-file")
         if upload is None:
@@ -123,10 +134,12 @@ def ingest_form(m: Managers) -> None:
             key="csv-id",
             help="Each product's id in your catalogue: a row whose id is known updates that product.",
         )
-        if st.button("Ingest CSV", key="ingest-csv", type="primary", disabled=not texts):
+        if st.button("Ingest CSV", key="ingest-csv", type="primary", disabled=not texts or not allowed):
             label_column = None if label == NO_LABEL else label
             id_column = None if key == NO_ID else key
             _run(
                 f"Ingesting {path.name}",
-                lambda p: m.database.ingest_table(path, texts, label_column, p, id_column=id_column),
+                lambda p: m.database.ingest_table(
+                    path, texts, label_column, p, id_column=id_column, actor=user
+                ),
             )

@@ -9,6 +9,7 @@ import httpx
 import pandas as pd
 
 from managers.base import ServiceStatus, probe_http, unavailable
+from rakuten_mlops.auth.roles import Principal, require
 from rakuten_mlops.errors import ConfigError, DataError, ModelError
 from rakuten_mlops.serving.schemas import (
     MAX_BATCH_ITEMS,
@@ -104,8 +105,9 @@ class ApiManager:
         scored["model_version"] = [a["model_version"] for a in answers]
         return scored
 
-    def reload_model(self) -> ReloadResult:
-        """Ask the API to load the registry's champion now (admin)."""
+    def reload_model(self, *, actor: Principal) -> ReloadResult:
+        """Ask the API to load the registry's champion now (operator; the API checks its key too)."""
+        require(actor, "reload")
         return ReloadResult.model_validate(self._request("POST", "/model/reload", admin=True).json())
 
     def metrics_text(self) -> str:

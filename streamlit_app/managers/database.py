@@ -15,7 +15,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from managers.base import ServiceStatus, short_database_error
+from managers.guard import Guard
 from rakuten_mlops import progress
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.data import catalogue
 from rakuten_mlops.data.ingestion import IngestionResult, ingest_rakuten, ingest_sample, ingest_table
 from rakuten_mlops.data.profiling import DataProfile, profile
@@ -33,7 +35,8 @@ ProgressCallback = Callable[[int, int | None], None]
 class DatabaseManager:
     """Reads and writes the catalogue through an injected engine; every failure is a DatabaseError."""
 
-    def __init__(self, engine: Engine, chunk_rows: int = 20_000) -> None:
+    def __init__(self, engine: Engine, chunk_rows: int = 20_000, guard: Guard | None = None) -> None:
+        self._guard = guard or Guard()
         self._engine = engine
         self._chunk_rows = chunk_rows
 
@@ -99,20 +102,35 @@ class DatabaseManager:
             return predictions.traffic(self._engine, since)
 
     def ingest_sample(
-        self, rows: int, seed: int, drift: bool = False, on_progress: ProgressCallback | None = None
+        self,
+        rows: int,
+        seed: int,
+        drift: bool = False,
+        on_progress: ProgressCallback | None = None,
+        *,
+        actor: Principal,
     ) -> IngestionResult:
-        """Generate and ingest sample listings."""
+        """Generate and ingest sample listings (operator)."""
         return self._ingest(
+            actor,
+            {"kind": "sample", "rows": rows, "seed": seed, "drift": drift},
             "sample",
             on_progress,
             lambda: ingest_sample(self._engine, rows, seed, drift=drift, chunk_rows=self._chunk_rows),
         )
 
     def ingest_rakuten(
-        self, x_path: Path, y_path: Path | None, on_progress: ProgressCallback | None = None
+        self,
+        x_path: Path,
+        y_path: Path | None,
+        on_progress: ProgressCallback | None = None,
+        *,
+        actor: Principal,
     ) -> IngestionResult:
-        """Ingest the challenge's X file, labelled by its Y file when given."""
+        """Ingest the challenge's X file, labelled by its Y file when given (operator)."""
         return self._ingest(
+            actor,
+            {"kind": "rakuten", "x": x_path.name, "y": y_path.name if y_path else None},
             "rakuten",
             on_progress,
             lambda: ingest_rakuten(self._engine, x_path, y_path, chunk_rows=self._chunk_rows),
@@ -126,9 +144,12 @@ class DatabaseManager:
         on_progress: ProgressCallback | None = None,
         *,
         id_column: str | None = None,
+        actor: Principal,
     ) -> IngestionResult:
-        """Ingest any CSV or Parquet file given its text columns, its label column and its id column, if any."""
+        """Ingest any CSV or Parquet file given its text, label and id columns (operator)."""
         return self._ingest(
+            actor,
+            {"kind": "csv", "file": path.name, "text": text_columns, "label": label_column, "id": id_column},
             "csv",
             on_progress,
             lambda: ingest_table(
@@ -142,9 +163,19 @@ class DatabaseManager:
         )
 
     def _ingest(
+        self,
+        actor: Principal,
+        arguments: dict[str, Any],
+        kind: str,
+        on_progress: ProgressCallback | None,
+        work: Callable[[], IngestionResult],
+    ) -> IngestionResult:
+        """Check the role, then ingest with progress and audit; a refused file is a 'rejected' result."""
+        return self._guard.run(actor, "ingest", arguments, lambda: self._ingest_now(kind, on_progress, work))
+
+    def _ingest_now(
         self, kind: str, on_progress: ProgressCallback | None, work: Callable[[], IngestionResult]
     ) -> IngestionResult:
-        """Migrate if needed, run one ingestion with progress; a refused file comes back as a 'rejected' result."""
         started = time.perf_counter()
 
         def listener(stage: str, done: int, total: int | None) -> None:

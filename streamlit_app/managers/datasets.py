@@ -22,7 +22,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from managers.guard import Guard
 from managers.runs import FINAL_STATES
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.db import ensure_schema
 from rakuten_mlops.errors import DatabaseError, DataError
 from rakuten_mlops.tables.models import TableProfile
@@ -70,7 +72,9 @@ class DatasetManager:
         max_bytes: int,
         env: Mapping[str, str],
         command: Sequence[str] | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        self._guard = guard or Guard()
         self._store = DatasetStore(engine, root, max_bytes)
         self._env = dict(env)
         self._command = list(command or [sys.executable, "-m", "rakuten_mlops.cli"])
@@ -97,12 +101,16 @@ class DatasetManager:
         """Every dataset with its newest version."""
         return self.store().list()
 
-    def add(self, data: bytes, filename: str, name: str | None = None) -> AddResult:
-        """Add uploaded bytes as a new version (the same bytes again change nothing)."""
-        with tempfile.TemporaryDirectory(prefix="dataset-upload-") as folder:
-            path = Path(folder) / "upload"
-            path.write_bytes(data)
-            return self.store().add(path, name or None, filename=Path(filename).name)
+    def add(self, data: bytes, filename: str, name: str | None = None, *, actor: Principal) -> AddResult:
+        """Add uploaded bytes as a new version (operator; the same bytes again change nothing)."""
+
+        def work() -> AddResult:
+            with tempfile.TemporaryDirectory(prefix="dataset-upload-") as folder:
+                path = Path(folder) / "upload"
+                path.write_bytes(data)
+                return self.store().add(path, name or None, filename=Path(filename).name)
+
+        return self._guard.run(actor, "dataset_add", {"file": Path(filename).name, "name": name}, work)
 
     def show(self, name: str, version: int | None = None) -> DatasetDetail:
         """One version with its schema, lineage and the dataset's history."""
@@ -125,9 +133,17 @@ class DatasetManager:
         return version_log(self.store(), name, version)
 
     def start_preprocess(
-        self, name: str, target: str, steps: list[str], version: int | None = None
+        self, name: str, target: str, steps: list[str], version: int | None = None, *, actor: Principal
     ) -> PreprocessRun:
-        """Start `datasets preprocess` in a child process; the steps are checked before it starts."""
+        """Start `datasets preprocess` in a child process (operator); the steps are checked first."""
+        arguments = {"dataset": name, "target": target, "steps": steps, "version": version}
+        return self._guard.run(
+            actor, "dataset_add", arguments, lambda: self._start_preprocess(name, target, steps, version)
+        )
+
+    def _start_preprocess(
+        self, name: str, target: str, steps: list[str], version: int | None
+    ) -> PreprocessRun:
         check_step_ids(self.store(), name, target, steps, version)
         run_id = uuid.uuid4().hex
         output = self._store.root / "logs" / f"{run_id}.out"

@@ -15,9 +15,15 @@ from typing import Any
 import httpx
 
 from managers.base import ServiceStatus, probe_http, unavailable
+from managers.guard import Guard
 from managers.local_runs import LocalRunner, cli_arguments
 from managers.runs import INGEST, MONITORING, TRAINING, DeploymentInfo, FlowRunInfo
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import DataError
+
+# The role check of a trigger, by flow: training and ingestion change the catalogue and the registry,
+# a drift check only writes a report; all three are operator actions.
+TRIGGER_ACTIONS = {"training-pipeline": "train", "monitor-and-retrain": "drift_check", "ingest": "ingest"}
 
 __all__ = [
     "INGEST",
@@ -41,7 +47,9 @@ class FlowManager:
         local: LocalRunner,
         http: httpx.Client,
         client_factory: Callable[[], Any] | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        self._guard = guard or Guard()
         self.api_url = api_url.rstrip("/") if api_url else None
         self._local = local
         self._http = http
@@ -94,8 +102,13 @@ class FlowManager:
             key=lambda d: d.name,
         )
 
-    def trigger(self, deployment: str, parameters: Mapping[str, Any]) -> FlowRunInfo:
-        """Start a run of `deployment` (flow/name): on the server when configured, else as a local command."""
+    def trigger(self, deployment: str, parameters: Mapping[str, Any], *, actor: Principal) -> FlowRunInfo:
+        """Start a run of `deployment` (flow/name) if the actor's role may: on the server, else as a local command."""
+        action = TRIGGER_ACTIONS.get(deployment.split("/")[0], "train")
+        arguments = {"deployment": deployment, "parameters": dict(parameters)}
+        return self._guard.run(actor, action, arguments, lambda: self._trigger(deployment, parameters))
+
+    def _trigger(self, deployment: str, parameters: Mapping[str, Any]) -> FlowRunInfo:
         if not self.api_url:
             return self._local.start(deployment, parameters)
         from prefect.exceptions import ObjectNotFound

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from managers.base import ServiceStatus, ServiceUnavailableError
+from managers.guard import Guard
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import DataError, MlopsError
 from rakuten_mlops.stack.control import SupervisorClient
 from rakuten_mlops.stack.events import read_events, restarts
@@ -69,7 +71,9 @@ class InfrastructureManager:
         docker_factory: Callable[[], Any] | None = None,
         stack_home: Path | None = None,
         stack_token: str | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        self._guard = guard or Guard()
         self._probes = list(probes)
         self._docker_factory = docker_factory
         self._stack_home = stack_home
@@ -122,8 +126,13 @@ class InfrastructureManager:
             key=lambda c: c.name,
         )
 
-    def act(self, name: str, action: str) -> ContainerInfo:
-        """Start, stop or restart a container by name; return its new state."""
+    def act(self, name: str, action: str, *, actor: Principal) -> ContainerInfo:
+        """Start, stop or restart a container by name (admin); return its new state."""
+        return self._guard.run(
+            actor, "containers", {"container": name, "do": action}, lambda: self._act(name, action)
+        )
+
+    def _act(self, name: str, action: str) -> ContainerInfo:
         if action not in ACTIONS:
             raise DataError(f"container action {action!r} is not one of {', '.join(ACTIONS)}")
         client = self._docker()

@@ -15,6 +15,9 @@ from sqlalchemy import Engine
 
 from managers.api import ApiManager
 from managers.base import ServiceStatus, probe_http, short_database_error, unavailable
+from managers.guard import Guard
+from rakuten_mlops.auth.notify import DeliveryRecord, deliveries
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import DatabaseError, DataError
 from rakuten_mlops.monitoring.alerts import AlertRecord, acknowledge, list_alerts
 from rakuten_mlops.monitoring.store import StoredDriftReport, recent_drift
@@ -56,8 +59,14 @@ class MonitoringManager:
     """Reads drift reports and alerts from the database and live metrics from Prometheus, else the API."""
 
     def __init__(
-        self, engine: Engine, http: httpx.Client, prometheus_url: str, api: ApiManager | None = None
+        self,
+        engine: Engine,
+        http: httpx.Client,
+        prometheus_url: str,
+        api: ApiManager | None = None,
+        guard: Guard | None = None,
     ) -> None:
+        self._guard = guard or Guard()
         self._engine = engine
         self._http = http
         self.prometheus_url = prometheus_url.rstrip("/")
@@ -104,11 +113,20 @@ class MonitoringManager:
             lambda: list_alerts(self._engine, include_acknowledged=include_acknowledged, limit=limit),
         )
 
-    def acknowledge(self, alert_id: int, by: str) -> AlertRecord:
-        """Mark an alert as seen."""
-        return self._database(
-            f"acknowledging alert {alert_id}", lambda: acknowledge(self._engine, alert_id, by)
+    def acknowledge(self, alert_id: int, by: str, *, actor: Principal) -> AlertRecord:
+        """Mark an alert as seen (operator)."""
+        return self._guard.run(
+            actor,
+            "acknowledge",
+            {"alert_id": alert_id, "by": by},
+            lambda: self._database(
+                f"acknowledging alert {alert_id}", lambda: acknowledge(self._engine, alert_id, by)
+            ),
         )
+
+    def deliveries(self, alert_ids: list[int]) -> dict[int, list[DeliveryRecord]]:
+        """Where each alert stands with the configured webhooks."""
+        return self._database("reading alert deliveries", lambda: deliveries(self._engine, alert_ids))
 
     def prometheus_status(self) -> ServiceStatus:
         """Whether Prometheus answers /-/ready."""

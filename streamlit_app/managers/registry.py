@@ -16,7 +16,9 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from managers.base import ServiceStatus, probe_http, unavailable
+from managers.guard import Guard
 from rakuten_mlops import tracking
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import RegistryError
 from rakuten_mlops.registry import Registry, VersionInfo
 
@@ -36,18 +38,26 @@ class RegistryManager:
     """Every MLflow call of the control room, over an injected registry and its client."""
 
     def __init__(
-        self, registry: Registry, client: MlflowClient, tracking_uri: str, http: httpx.Client
+        self,
+        registry: Registry,
+        client: MlflowClient,
+        tracking_uri: str,
+        http: httpx.Client,
+        guard: Guard | None = None,
     ) -> None:
+        self._guard_changes = guard or Guard()
         self._registry = registry
         self._client = client
         self.tracking_uri = tracking_uri
         self._http = http
 
     @classmethod
-    def from_uri(cls, tracking_uri: str, model_name: str, http: httpx.Client) -> RegistryManager:
+    def from_uri(
+        cls, tracking_uri: str, model_name: str, http: httpx.Client, guard: Guard | None = None
+    ) -> RegistryManager:
         """A manager on a tracking URI (SQLite file, PostgreSQL or an MLflow server)."""
         client = tracking.client(tracking_uri, check=False)  # a store that is down fails the first call
-        return cls(Registry(client, model_name), client, tracking_uri, http)
+        return cls(Registry(client, model_name), client, tracking_uri, http, guard)
 
     @property
     def model_name(self) -> str:
@@ -99,16 +109,24 @@ class RegistryManager:
         self._guard()
         return self._registry.history()
 
-    def promote(self, version: str, reason: str) -> str:
-        """Make a version the champion by hand; return it."""
-        self._guard()
-        self._registry.promote(version, reason, action="manual")
-        return str(version)
+    def promote(self, version: str, reason: str, *, actor: Principal) -> str:
+        """Make a version the champion by hand (admin); return it."""
 
-    def rollback(self, reason: str) -> str:
-        """Give the champion alias back to the previous champion; return that version."""
-        self._guard()
-        return self._registry.rollback(reason)
+        def work() -> str:
+            self._guard()
+            self._registry.promote(version, reason, action="manual")
+            return str(version)
+
+        return self._guard_changes.run(actor, "promote", {"version": version, "reason": reason}, work)
+
+    def rollback(self, reason: str, *, actor: Principal) -> str:
+        """Give the champion alias back to the previous champion (admin); return that version."""
+
+        def work() -> str:
+            self._guard()
+            return self._registry.rollback(reason)
+
+        return self._guard_changes.run(actor, "rollback", {"reason": reason}, work)
 
     def download_zip(self, version: str) -> bytes:
         """A version's model folder as a zip archive."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.auth import current_user, explain_refusal, permission
 from components.dataset_sections import lineage_section, profile_section, run_section, suggestions_section
 from components.status import attempt
 from services import managers
 
 m = managers()
+user = current_user()
+can_add, why_not = permission("dataset_add")
 st.title("Datasets")
 st.caption(
     "Any table — CSV/TSV, Excel, JSON records, Parquet — profiled, with preprocessing suggestions and their reasons. "
@@ -22,8 +25,14 @@ with st.expander("Add a table", icon=":material/upload:"):
         key="dataset-file",
     )
     name = st.text_input("Dataset name (default: the file's name)", key="dataset-name")
-    if st.button("Add", key="dataset-add", type="primary", disabled=upload is None) and upload is not None:
-        added = attempt("Adding the table", m.datasets.add, upload.getvalue(), upload.name, name or None)
+    pressed = st.button(
+        "Add", key="dataset-add", type="primary", disabled=upload is None or not can_add, help=why_not
+    )
+    explain_refusal(why_not)
+    if pressed and upload is not None:
+        added = attempt(
+            "Adding the table", m.datasets.add, upload.getvalue(), upload.name, name or None, actor=user
+        )
         if added is not None:
             verb = "Added" if added.created else "Already stored:"
             st.success(
@@ -87,7 +96,8 @@ if datasets:
                         key="dataset-run",
                         type="primary",
                         icon=":material/play_arrow:",
-                        disabled=not picked_steps,
+                        disabled=not picked_steps or not can_add,
+                        help=why_not,
                     ):
                         run = attempt(
                             "Starting the run",
@@ -96,6 +106,7 @@ if datasets:
                             target,
                             picked_steps,
                             version,
+                            actor=user,
                         )
                         if run is not None:
                             st.session_state["preprocess-run"] = run.id

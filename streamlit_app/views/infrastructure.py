@@ -5,11 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt, link_buttons, status_cards
 from managers.infrastructure import ACTIONS
 from services import managers
 
 m = managers()
+user = current_user()
+can_act, why_not = permission("containers")
 st.title("Infrastructure")
 
 st.subheader("Services")
@@ -45,10 +48,20 @@ if docker.up:
         name = st.selectbox("Container", [c.name for c in containers])
         columns = st.columns(len(ACTIONS) + 1)
         for column, action in zip(columns, ACTIONS, strict=False):
-            if column.button(action.capitalize(), key=f"container-{action}", width="stretch"):
-                changed = attempt(f"{action.capitalize()} {name}", m.infrastructure.act, name, action)
+            pressed = column.button(
+                action.capitalize(),
+                key=f"container-{action}",
+                width="stretch",
+                disabled=not can_act,
+                help=why_not,
+            )
+            if pressed:
+                changed = attempt(
+                    f"{action.capitalize()} {name}", m.infrastructure.act, name, action, actor=user
+                )
                 if changed is not None:
                     st.success(f"{changed.name} is {changed.status}")
+        explain_refusal(why_not)
         tail = columns[-1].number_input("Log lines", 10, 2_000, 200, step=50)
         logs = attempt(f"Reading the logs of {name}", m.infrastructure.logs, name, int(tail))
         if logs is not None:

@@ -6,11 +6,15 @@ import streamlit as st
 import streamlit.components.v1 as html_component
 
 from components import charts
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt, link_buttons
 from managers.flows import MONITORING
 from services import managers
 
 m = managers()
+user = current_user()
+can_check, why_not_check = permission("drift_check")
+can_ack, why_not_ack = permission("acknowledge")
 st.title("Monitoring")
 link_buttons(m.links)
 
@@ -45,9 +49,17 @@ with st.form("check"):
     if m.flows.mode == "local":
         st.caption("No Prefect server: runs `rakuten-mlops monitor` here; follow it on the Training page.")
     window = st.number_input("Predictions to compare", 100, 100_000, 5_000, step=500)
-    if st.form_submit_button("Run a drift check", icon=":material/play_arrow:"):
+    checked = st.form_submit_button(
+        "Run a drift check", icon=":material/play_arrow:", disabled=not can_check, help=why_not_check
+    )
+    explain_refusal(why_not_check)
+    if checked:
         run = attempt(
-            "Starting the check", m.flows.trigger, MONITORING, {"window": int(window), "retrain": False}
+            "Starting the check",
+            m.flows.trigger,
+            MONITORING,
+            {"window": int(window), "retrain": False},
+            actor=user,
         )
         if run is not None:
             st.session_state["training_run"] = run.id  # followed on the Training page
@@ -65,19 +77,25 @@ if live is not None:
 
 st.subheader("Alerts")
 show_all = st.toggle("Show acknowledged alerts", key="alerts-all")
-who = st.text_input("Acknowledge as", "operator", key="alerts-by")
+# Signed in, an acknowledgement is the user's; without sign-in a name can be given.
+who = user.name if m.auth.required else st.text_input("Acknowledge as", "operator", key="alerts-by")
+explain_refusal(why_not_ack)
 alerts = attempt("Reading alerts", m.monitoring.alerts, include_acknowledged=show_all)
 if alerts is not None and not alerts:
     st.success("No open alert.", icon=":material/verified:")
+sent = attempt("Reading deliveries", m.monitoring.deliveries, [a.id for a in alerts or []]) or {}
 for alert in alerts or []:
     with st.container(border=True):
         text, action = st.columns([5, 1])
         text.markdown(f"**{alert.severity.upper()}** · {alert.kind} · {alert.created_at:%Y-%m-%d %H:%M} UTC")
         text.write(alert.message)
+        for d in sent.get(alert.id, []):
+            note = f" ({d.last_error})" if d.last_error else ""
+            text.caption(f"webhook {d.webhook}: {d.status} after {d.attempts} attempt(s){note}")
         if alert.acknowledged:
             action.caption(f"acknowledged by {alert.acknowledged_by}")
         elif (
-            action.button("Acknowledge", key=f"ack-{alert.id}")
-            and attempt("Acknowledging", m.monitoring.acknowledge, alert.id, who) is not None
+            action.button("Acknowledge", key=f"ack-{alert.id}", disabled=not can_ack, help=why_not_ack)
+            and attempt("Acknowledging", m.monitoring.acknowledge, alert.id, who, actor=user) is not None
         ):
             st.rerun()

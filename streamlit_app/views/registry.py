@@ -6,10 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from components import charts
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt
 from services import managers
 
 m = managers()
+user = current_user()
+can_promote, why_not_promote = permission("promote")
+can_rollback, why_not_rollback = permission("rollback")
 st.title("Model registry")
 st.caption(f"Registered model `{m.registry.model_name}` in `{m.registry.tracking_uri}`")
 
@@ -17,7 +21,7 @@ st.caption(f"Registered model `{m.registry.model_name}` in `{m.registry.tracking
 def reload_api() -> str:
     """Ask the API to load the new champion now; it picks it up on its next poll otherwise."""
     try:
-        result = m.api.reload_model()
+        result = m.api.reload_model(actor=user)
     except Exception as exc:  # the API may be down or keyless: the promotion itself succeeded
         return f"The API will load it on its next poll ({exc})."
     return f"The API now serves version {result.version}."
@@ -56,8 +60,20 @@ if versions:
         target = st.selectbox("Version", others, key="promote-version") if others else None
         reason = st.text_input("Reason", "manual promotion from the control room", key="promote-reason")
         sure = st.checkbox("I confirm: this version will serve every prediction", key="promote-confirm")
-        clicked = st.button("Promote", type="primary", disabled=target is None or not sure, key="promote")
-        if clicked and attempt(f"Promoting v{target}", m.registry.promote, str(target), reason) is not None:
+        clicked = st.button(
+            "Promote",
+            type="primary",
+            disabled=target is None or not sure or not can_promote,
+            help=why_not_promote,
+            key="promote",
+        )
+        explain_refusal(why_not_promote)
+        promoted = (
+            attempt(f"Promoting v{target}", m.registry.promote, str(target), reason, actor=user)
+            if clicked
+            else None
+        )
+        if promoted is not None:
             st.session_state["registry_message"] = f"v{target} is now the champion. {reload_api()}"
             st.rerun()
     with rollback_col.container(border=True):
@@ -65,8 +81,15 @@ if versions:
         st.caption(f"Gives the champion alias back to the champion before v{champion}.")
         why = st.text_input("Reason", "rollback from the control room", key="rollback-reason")
         sure_back = st.checkbox("I confirm the rollback", key="rollback-confirm")
-        if st.button("Roll back", disabled=not sure_back or champion is None, key="rollback"):
-            back = attempt("Rolling back", m.registry.rollback, why)
+        rollback_clicked = st.button(
+            "Roll back",
+            disabled=not sure_back or champion is None or not can_rollback,
+            help=why_not_rollback,
+            key="rollback",
+        )
+        explain_refusal(why_not_rollback)
+        if rollback_clicked:
+            back = attempt("Rolling back", m.registry.rollback, why, actor=user)
             if back is not None:
                 st.session_state["registry_message"] = (
                     f"Rolled back: v{back} is the champion again. {reload_api()}"

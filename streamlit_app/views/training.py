@@ -6,11 +6,14 @@ import pandas as pd
 import streamlit as st
 
 from components import charts
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt
 from managers.flows import TRAINING
 from services import managers
 
 m = managers()
+user = current_user()
+can_train, why_not = permission("train")
 st.title("Training")
 
 where = (
@@ -23,12 +26,17 @@ with st.form("train"):
     trainer = a.selectbox("Trainer", ["sklearn", "torch"])
     device = b.selectbox("Device", ["auto", "cpu", "cuda"])
     promote = c.checkbox("Promote if it beats the champion", value=True)
-    if st.form_submit_button("Start training", type="primary", icon=":material/play_arrow:"):
+    started = st.form_submit_button(
+        "Start training", type="primary", icon=":material/play_arrow:", disabled=not can_train, help=why_not
+    )
+    explain_refusal(why_not)
+    if started:
         run = attempt(
             "Starting training",
             m.flows.trigger,
             TRAINING,
             {"trainer": trainer, "device": device, "promote": promote},
+            actor=user,
         )
         if run is not None:
             st.session_state["training_run"] = run.id

@@ -16,6 +16,11 @@ COMPOSE_FILES = {
     "monitor": REPO / "docker-compose.monitor.yml",
 }
 ENV_EXAMPLE = REPO / ".env.example"
+# Opt-in files that publish one service each on the host (make start-full PUBLISH="...").
+PUBLISH_DIR = REPO / "deploy" / "compose" / "publish"
+PUBLISH_FILES = {path.stem: path for path in sorted(PUBLISH_DIR.glob("*.yml"))}
+# What a fresh stack publishes: the API and the control room, nothing else.
+PUBLISHED_BY_DEFAULT = {"api", "ui"}
 # Every secret of the stack: compose must refuse to start without each of them.
 SECRETS = (
     "POSTGRES_PASSWORD",
@@ -24,6 +29,9 @@ SECRETS = (
     "PREFECT_DB_PASSWORD",
     "API_KEY",
     "GRAFANA_ADMIN_PASSWORD",
+    "SECRET_KEY",
+    "ADMIN_PASSWORD",
+    "MLFLOW_ADMIN_PASSWORD",
 )
 NETWORK_KEY = "rakuten"
 NETWORK_NAME = "rakuten-mlops"

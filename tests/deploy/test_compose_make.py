@@ -62,3 +62,29 @@ def test_compose_config_validates_every_file(make: str, docker_compose: str) -> 
     for path in COMPOSE_FILES.values():
         assert f"{path.name}: valid" in result.stdout
     assert "all files together: valid" in result.stdout
+
+
+def test_publish_adds_each_named_service_file_to_the_compose_file_that_has_the_service(make: str) -> None:
+    result = run(
+        [
+            make,
+            "-s",
+            "-n",
+            "-f",
+            str(FRAGMENT),
+            "start-full",
+            "COMPOSE=docker compose",
+            "COMPOSE_ENV_FILE=.env.example",
+            "PUBLISH=mlflow grafana",
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if " up -d" in line]
+    infra, api, monitor = lines
+    assert "-f deploy/compose/publish/mlflow.yml" in infra and "grafana" not in infra
+    assert "-f deploy/compose/publish/mlflow-clients.yml" in api
+    assert "-f deploy/compose/publish/grafana.yml" in monitor and "mlflow" not in monitor
+    refused = run(
+        [make, "-s", "-n", "-f", str(FRAGMENT), "start-full", "COMPOSE=docker compose", "PUBLISH=redis"]
+    )
+    assert refused.returncode != 0 and "PUBLISH may name" in refused.stderr

@@ -13,6 +13,8 @@ from tests.deploy.helpers import (
     ENV_EXAMPLE,
     NETWORK_KEY,
     NETWORK_NAME,
+    PUBLISH_FILES,
+    PUBLISHED_BY_DEFAULT,
     REPO,
     SECRETS,
     load_yaml,
@@ -88,10 +90,47 @@ def test_no_service_gets_a_literal_secret(services: dict[str, dict[str, Any]]) -
     assert checked == 5  # DATABASE_URL of api, flows and ui; the MLflow and Prefect store URLs
 
 
-def test_published_ports_listen_on_the_bind_address_only(services: dict[str, dict[str, Any]]) -> None:
-    for name, service in services.items():
-        for mapping in service.get("ports", []):
+def test_only_the_api_and_the_control_room_are_published_and_on_the_bind_address(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == PUBLISHED_BY_DEFAULT
+    for name in published:
+        for mapping in services[name]["ports"]:
             assert mapping.startswith("${BIND_ADDRESS:-127.0.0.1}:"), f"{name}: {mapping}"
+
+
+@pytest.mark.parametrize("name", [n for n in PUBLISH_FILES if n != "mlflow-clients"])
+def test_each_other_service_is_published_only_by_its_own_opt_in_file_on_loopback(
+    name: str, services: dict[str, dict[str, Any]]
+) -> None:
+    doc = load_yaml(PUBLISH_FILES[name])
+    [(service, override)] = doc["services"].items()
+    assert service in services and service not in PUBLISHED_BY_DEFAULT
+    variable = f"{service.split('-')[0].upper()}_BIND_ADDRESS"
+    assert [m.split(":")[0] for m in override["ports"]] == [f"${{{variable}"]
+    assert all(m.startswith(f"${{{variable}:-127.0.0.1}}:") for m in override["ports"])
+
+
+def test_a_published_mlflow_requires_a_password_and_its_clients_use_it() -> None:
+    mlflow = load_yaml(PUBLISH_FILES["mlflow"])["services"]["mlflow"]
+    assert "--app-name basic-auth" in " ".join(mlflow["command"])
+    assert mlflow["environment"]["MLFLOW_AUTH_ADMIN_PASSWORD"].startswith("${MLFLOW_ADMIN_PASSWORD:?")
+    assert "./deploy/mlflow/basic_auth.ini:/etc/mlflow/basic_auth.ini:ro" in mlflow["volumes"]
+    clients = load_yaml(PUBLISH_FILES["mlflow-clients"])["services"]
+    assert set(clients) == {"api", "flows", "ui"}
+    for service in clients.values():
+        assert service["environment"]["MLFLOW_TRACKING_PASSWORD"].startswith("${MLFLOW_ADMIN_PASSWORD:?")
+
+
+def test_the_control_room_asks_for_a_sign_in_and_every_app_service_has_the_secret_key(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    assert services["ui"]["environment"]["UI_AUTH"] == "${UI_AUTH:-true}"
+    for name in ("api", "flows", "ui"):
+        environment = services[name]["environment"]
+        assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?"), name
+        assert environment["ADMIN_PASSWORD"].startswith("${ADMIN_PASSWORD:?"), name
 
 
 def test_images_are_ours_from_the_dockerfile_or_pinned(services: dict[str, dict[str, Any]]) -> None:
@@ -145,6 +184,7 @@ def test_prometheus_runs_our_config_and_scrapes_the_api_service(services: dict[s
     targets = [t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]]
     assert "api:8000" in targets
     assert any(port.endswith(":8000") for port in services["api"]["ports"])
+    assert "ports" not in prometheus  # internal unless published on purpose
 
 
 def test_grafana_is_provisioned_from_our_files(services: dict[str, dict[str, Any]]) -> None:

@@ -27,3 +27,41 @@ def test_the_alert_reason_keeps_addresses_and_secrets_out(exc: Exception, expect
     reason = public_reason(Failed(data=exc))
     assert expected in reason
     assert "s3cret" not in reason and "internal" not in reason and "5432" not in reason
+
+
+def test_a_failed_flow_alert_reaches_the_configured_webhook_after_a_retry(
+    mlops_home: object, monkeypatch: pytest.MonkeyPatch, prefect_harness: None
+) -> None:
+    import json
+
+    from prefect import flow
+
+    from flows.hooks import alert_on_failure
+    from rakuten_mlops.auth.notify import deliveries
+    from rakuten_mlops.auth.roles import LOCAL_ADMIN
+    from rakuten_mlops.auth.settings_store import SettingsStore
+    from rakuten_mlops.config import get_settings
+    from rakuten_mlops.db import get_engine, upgrade
+    from rakuten_mlops.monitoring.alerts import list_alerts
+    from rakuten_mlops.testing.receiver import WebhookReceiver
+
+    monkeypatch.setenv("SECRET_KEY", "hook-test-secret-key")
+    get_settings.cache_clear()
+    engine = get_engine(get_settings().prepare().db_url)
+    upgrade(engine)
+
+    @flow(name="always-fails", on_failure=[alert_on_failure])
+    def always_fails() -> None:
+        raise DataError("the input file is empty")
+
+    with WebhookReceiver(failures=1) as receiver:
+        hooks = [{"name": "ops", "url": receiver.url("/hook"), "format": "generic"}]
+        SettingsStore(engine, "hook-test-secret-key").set(
+            "notifications.webhooks", json.dumps(hooks), LOCAL_ADMIN
+        )
+        always_fails(return_state=True)
+    [alert] = list_alerts(engine, kind="flow_failed")
+    assert [body["id"] for body in receiver.received.accepted] == [alert.id]
+    assert "the input file is empty" in receiver.received.accepted[0]["message"]
+    [delivery] = deliveries(engine, [alert.id])[alert.id]
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)

@@ -11,6 +11,7 @@ from tests.ui.helpers import ADMIN_KEY, LiveApi
 
 from managers.api import ApiManager
 from managers.base import ServiceUnavailableError
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.errors import ConfigError, DataError, ModelError
 
 
@@ -65,10 +66,10 @@ def test_metrics_text_counts_the_requests_just_made(api: ApiManager) -> None:
 
 
 def test_reload_needs_the_admin_key(api: ApiManager, live_api: LiveApi) -> None:
-    assert api.reload_model().version == "1"
+    assert api.reload_model(actor=LOCAL_ADMIN).version == "1"
     anonymous = ApiManager(httpx.Client(base_url=live_api.url, timeout=10.0))
     with pytest.raises(ConfigError, match="API_KEY"):
-        anonymous.reload_model()
+        anonymous.reload_model(actor=LOCAL_ADMIN)
 
 
 def test_a_stopped_api_is_reported_quickly_with_its_url(closed_url: str) -> None:

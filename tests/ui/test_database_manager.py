@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, insert
 
 from managers.database import DatabaseManager
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.db.models import Prediction
 from rakuten_mlops.errors import DatabaseError
@@ -20,10 +21,12 @@ from rakuten_mlops.testing.processes import free_port
 def test_ingest_reports_progress_then_counts_duplicates(engine: Engine) -> None:
     manager = DatabaseManager(engine, chunk_rows=100)
     seen: list[tuple[int, int | None]] = []
-    first = manager.ingest_sample(300, seed=3, on_progress=lambda done, total: seen.append((done, total)))
+    first = manager.ingest_sample(
+        300, seed=3, on_progress=lambda done, total: seen.append((done, total)), actor=LOCAL_ADMIN
+    )
     assert first.status == "succeeded" and first.inserted == 300
     assert seen[-1] == (300, 300) and len(seen) == 3
-    again = manager.ingest_sample(300, seed=3)
+    again = manager.ingest_sample(300, seed=3, actor=LOCAL_ADMIN)
     assert (again.inserted, again.duplicates) == (0, 300)
     batches = manager.batches()
     assert list(batches["status"]) == ["succeeded", "succeeded"]
@@ -35,7 +38,7 @@ def test_a_rejected_file_comes_back_with_its_reason_and_writes_nothing(
     manager = DatabaseManager(engine)
     bad = tmp_path / "shop.csv"
     bad.write_text("title,category\nTasse,10\n,20\n", encoding="utf-8")
-    result = manager.ingest_table(bad, ["title"], "category")
+    result = manager.ingest_table(bad, ["title"], "category", actor=LOCAL_ADMIN)
     assert result.status == "rejected" and result.inserted == 0
     assert "column 'title', row 2" in (result.error or "")
     assert manager.profile().rows == 0
@@ -45,13 +48,13 @@ def test_a_rejected_file_comes_back_with_its_reason_and_writes_nothing(
 def test_a_mapped_csv_is_ingested(engine: Engine, tmp_path: Path) -> None:
     good = tmp_path / "shop.csv"
     good.write_text("title,body,category\nTasse,porcelaine,10\nLivre,roman,20\n", encoding="utf-8")
-    result = DatabaseManager(engine).ingest_table(good, ["title", "body"], "category")
+    result = DatabaseManager(engine).ingest_table(good, ["title", "body"], "category", actor=LOCAL_ADMIN)
     assert (result.status, result.inserted) == ("succeeded", 2)
 
 
 def test_profile_sample_and_lengths_describe_the_catalogue(engine: Engine) -> None:
     manager = DatabaseManager(engine)
-    manager.ingest_sample(400, seed=4)
+    manager.ingest_sample(400, seed=4, actor=LOCAL_ADMIN)
     profile = manager.profile()
     assert profile.rows == 400 and len(profile.classes) > 5
     label = profile.classes[0].label
@@ -65,7 +68,7 @@ def test_profile_sample_and_lengths_describe_the_catalogue(engine: Engine) -> No
 
 def test_traffic_recent_predictions_and_activity(engine: Engine) -> None:
     manager = DatabaseManager(engine)
-    manager.ingest_sample(120, seed=1)
+    manager.ingest_sample(120, seed=1, actor=LOCAL_ADMIN)
     now = datetime.now(UTC)
     rows = [
         {

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from tests.ui.helpers import clean_env
 
 from managers.datasets import DatasetManager
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.errors import DatabaseError, DataError
 from rakuten_mlops.tables.samples import write_messy_csv
@@ -40,15 +41,15 @@ def churn_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 def test_a_run_started_from_the_control_room_is_followed_through_its_log(
     manager: DatasetManager, churn_bytes: bytes
 ) -> None:
-    added = manager.add(churn_bytes, "churn.csv")
+    added = manager.add(churn_bytes, "churn.csv", actor=LOCAL_ADMIN)
     assert (added.name, added.version, added.created) == ("churn", 1, True)
-    assert manager.add(churn_bytes, "churn.csv").created is False
+    assert manager.add(churn_bytes, "churn.csv", actor=LOCAL_ADMIN).created is False
     profile = manager.profile("churn")
     assert profile.target is not None and profile.target.guessed and profile.target.column == "churned"
     steps = [
         s.id for s in manager.suggest("churn", "churned").steps if s.id in {"drop-customer_id", "impute-age"}
     ]
-    run = manager.start_preprocess("churn", "churned", steps)
+    run = manager.start_preprocess("churn", "churned", steps, actor=LOCAL_ADMIN)
     assert run.state == "RUNNING" and not run.final
     finished = manager.wait(run.id, timeout=300)
     assert finished.state == "COMPLETED", finished.error
@@ -62,7 +63,7 @@ def test_a_run_started_from_the_control_room_is_followed_through_its_log(
 
 
 def test_steps_are_checked_before_anything_starts(manager: DatasetManager, churn_bytes: bytes) -> None:
-    manager.add(churn_bytes, "churn.csv")
+    manager.add(churn_bytes, "churn.csv", actor=LOCAL_ADMIN)
     report = manager.report_html("churn")
     assert (
         report.lstrip().lower().startswith("<!doctype html")
@@ -70,7 +71,7 @@ def test_steps_are_checked_before_anything_starts(manager: DatasetManager, churn
         and "account_status" in report
     )
     with pytest.raises(DataError, match="no suggested step has the id 'nothing'"):
-        manager.start_preprocess("churn", "churned", ["nothing"])
+        manager.start_preprocess("churn", "churned", ["nothing"], actor=LOCAL_ADMIN)
     with pytest.raises(DataError, match="no preprocessing run abc"):
         manager.run("abc")
 

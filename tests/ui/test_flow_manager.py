@@ -12,6 +12,7 @@ from tests.ui.helpers import clean_env, copy_home
 
 from managers.base import ServiceUnavailableError
 from managers.flows import INGEST, MONITORING, TRAINING, FlowManager, LocalRunner, cli_arguments
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.errors import DataError
 
 
@@ -86,7 +87,9 @@ def test_deployments_trigger_and_runs_on_the_prefect_server(server_manager: Flow
     assert server_manager.status().up and server_manager.mode == "prefect"
     names = [d.name for d in server_manager.deployments()]
     assert TRAINING in names
-    run = server_manager.trigger(TRAINING, {"trainer": "sklearn", "device": "cpu", "promote": False})
+    run = server_manager.trigger(
+        TRAINING, {"trainer": "sklearn", "device": "cpu", "promote": False}, actor=LOCAL_ADMIN
+    )
     assert run.flow == "training-pipeline" and run.state == "SCHEDULED" and not run.final
     assert run.parameters == {"trainer": "sklearn", "device": "cpu", "promote": False}
     assert server_manager.run(run.id).state == "SCHEDULED"
@@ -107,7 +110,7 @@ def test_a_finished_runs_state_and_logs_are_read_back(server_manager: FlowManage
 
 def test_an_unknown_deployment_says_how_to_serve_them(server_manager: FlowManager) -> None:
     with pytest.raises(DataError, match=r"flows\.deployments"):
-        server_manager.trigger("monitor-and-retrain/nowhere", {})
+        server_manager.trigger("monitor-and-retrain/nowhere", {}, actor=LOCAL_ADMIN)
 
 
 def test_a_stopped_prefect_server_is_reported(closed_url: str, tmp_path: Path, http: httpx.Client) -> None:
@@ -126,8 +129,10 @@ def test_without_a_server_a_trigger_runs_the_command_and_follows_it(
     env.pop("PREFECT_API_URL", None)
     manager = FlowManager(None, LocalRunner(tmp_path / "runs", env), httpx.Client(timeout=2))
     assert manager.mode == "local" and manager.status().up
-    ok = manager.trigger(INGEST, {"kind": "sample", "rows": 150, "seed": 99})
-    bad = manager.trigger(INGEST, {"kind": "rakuten", "x_path": str(tmp_path / "missing.csv")})
+    ok = manager.trigger(INGEST, {"kind": "sample", "rows": 150, "seed": 99}, actor=LOCAL_ADMIN)
+    bad = manager.trigger(
+        INGEST, {"kind": "rakuten", "x_path": str(tmp_path / "missing.csv")}, actor=LOCAL_ADMIN
+    )
     assert ok.where == "local" and not ok.final
     finished = manager.wait_local(ok.id, timeout=240)
     assert finished is not None and finished.state == "COMPLETED", manager.logs(ok.id)

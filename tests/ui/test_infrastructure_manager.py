@@ -21,6 +21,7 @@ from tests.ui.helpers import LiveApi
 
 from managers.base import ServiceStatus, probe_http
 from managers.infrastructure import DockerUnavailableError, InfrastructureManager
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.errors import DataError
 from rakuten_mlops.stack import StackRunner
 
@@ -74,13 +75,13 @@ def check_containers(manager: InfrastructureManager) -> None:
         ("rakuten-mlflow", "exited", "mlflow"),
     ]
     assert listed[0].image == "rakuten-api:latest"
-    assert manager.act("rakuten-mlflow", "start").status == "running"
-    assert manager.act("rakuten-api", "stop").status == "exited"
+    assert manager.act("rakuten-mlflow", "start", actor=LOCAL_ADMIN).status == "running"
+    assert manager.act("rakuten-api", "stop", actor=LOCAL_ADMIN).status == "exited"
     assert manager.logs("rakuten-api", tail=3).splitlines() == [f"rakuten-api line {i}" for i in range(3)]
     with pytest.raises(DataError, match="no container named 'nope'"):
         manager.logs("nope")
     with pytest.raises(DataError, match="not one of"):
-        manager.act("rakuten-api", "delete")
+        manager.act("rakuten-api", "delete", actor=LOCAL_ADMIN)
 
 
 def test_the_stack_lists_its_own_services_with_state_uptime_restarts_and_log_only(

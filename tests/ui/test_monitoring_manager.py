@@ -16,6 +16,7 @@ from tests.ui.helpers import REPO, LiveApi
 from managers.api import ApiManager
 from managers.base import ServiceUnavailableError
 from managers.monitoring import MonitoringManager, api_totals
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.errors import DataError
@@ -45,7 +46,7 @@ def test_alerts_are_listed_then_acknowledged(engine: Engine, http: httpx.Client,
     first = raise_alert(engine, "drift", "warning", "descriptors drifted")
     raise_alert(engine, "flow_failed", "critical", "training failed")
     assert [a.message for a in manager.alerts()] == ["training failed", "descriptors drifted"]
-    seen = manager.acknowledge(first.id, "operator")
+    seen = manager.acknowledge(first.id, "operator", actor=LOCAL_ADMIN)
     assert seen.acknowledged and seen.acknowledged_by == "operator"
     assert first.id not in [a.id for a in manager.alerts()]
     assert first.id in [a.id for a in manager.alerts(include_acknowledged=True)]

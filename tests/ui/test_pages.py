@@ -28,6 +28,10 @@ PAGES = {
     "views/registry.py": "Model registry",
     "views/predictions.py": "Predictions",
     "views/monitoring.py": "Monitoring",
+    "views/settings.py": "Settings",
+    "views/kubernetes.py": "Kubernetes",
+    "views/users.py": "Users",
+    "views/audit.py": "Audit",
 }
 TIMEOUT = 120
 

@@ -11,6 +11,7 @@ from tests.ui.helpers import copy_home
 
 from managers.base import ServiceUnavailableError
 from managers.registry import RegistryManager, zip_names
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.config import DEFAULT_MODEL_NAME
 from rakuten_mlops.errors import RegistryError
 
@@ -32,7 +33,7 @@ def test_versions_carry_aliases_gate_tags_and_test_metrics(manager: RegistryMana
 
 
 def test_promote_and_rollback_move_the_champion_and_record_history(manager: RegistryManager) -> None:
-    manager.promote("2", "looks better in the control room")
+    manager.promote("2", "looks better in the control room", actor=LOCAL_ADMIN)
     assert manager.champion().version == "2"  # type: ignore[union-attr]
     assert manager.history()[-1] | {"at": None} == {
         "version": "2",
@@ -41,14 +42,14 @@ def test_promote_and_rollback_move_the_champion_and_record_history(manager: Regi
         "reason": "looks better in the control room",
         "previous": "1",
     }
-    assert manager.rollback("not so good") == "1"
+    assert manager.rollback("not so good", actor=LOCAL_ADMIN) == "1"
     assert manager.champion().version == "1"  # type: ignore[union-attr]
     assert [e["action"] for e in manager.history()][-2:] == ["manual", "rollback"]
 
 
 def test_rollback_without_an_earlier_champion_says_so(manager: RegistryManager) -> None:
     with pytest.raises(RegistryError, match="no earlier champion"):
-        manager.rollback("nothing to go back to")
+        manager.rollback("nothing to go back to", actor=LOCAL_ADMIN)
 
 
 def test_download_zip_holds_the_mlflow_model(manager: RegistryManager) -> None:

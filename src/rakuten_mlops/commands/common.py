@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import os
 import sys
@@ -14,9 +15,13 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from rakuten_mlops import progress
+from rakuten_mlops.auth.audit import audited
+from rakuten_mlops.auth.roles import Principal, Role
 from rakuten_mlops.config import Settings, get_settings
+from rakuten_mlops.db import ensure_schema, get_engine
 from rakuten_mlops.errors import MlopsError
 
 err = Console(stderr=True)
@@ -69,6 +74,32 @@ def apply_defaults() -> None:
 
 def prepared_settings() -> Settings:
     return get_settings().prepare()
+
+
+def cli_actor() -> Principal:
+    """Who acts from the command line: the operating-system user, as an admin (they hold the database)."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        name = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return Principal(f"cli:{name}", Role.ADMIN, via="local")
+
+
+def app_engine() -> Engine:
+    """The catalogue database, migrated (the users, settings and audit tables included)."""
+    engine = get_engine(prepared_settings().db_url)
+    ensure_schema(engine)
+    return engine
+
+
+def run_audited_command(as_json: bool, action: str, arguments: dict[str, Any], work: Callable[[], T]) -> T:
+    """`run` a change and write it to the audit log as the command-line user, with its result."""
+
+    def audited_work() -> T:
+        with audited(app_engine(), cli_actor(), action, arguments):
+            return work()
+
+    return run(as_json, audited_work)
 
 
 @contextmanager

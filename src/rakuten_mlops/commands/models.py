@@ -9,7 +9,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rakuten_mlops.commands.common import JsonOpt, emit, err, prepared_settings, progress_bar, run, run_flow
+from rakuten_mlops.auth.audit import record
+from rakuten_mlops.commands.common import (
+    JsonOpt,
+    app_engine,
+    cli_actor,
+    emit,
+    err,
+    prepared_settings,
+    progress_bar,
+    run,
+    run_audited_command,
+    run_flow,
+)
 
 if TYPE_CHECKING:
     from rakuten_mlops.registry import Registry
@@ -49,6 +61,14 @@ def train_command(
         trainer=trainer,
         device=device,
         promote=promote,
+    )
+    outcome = f"ok: v{summary.model_version} {'promoted' if summary.promoted else 'not promoted'}"
+    record(
+        app_engine(),
+        cli_actor(),
+        "train",
+        {"trainer": trainer, "device": device, "promote": promote},
+        outcome,
     )
 
     def human() -> None:
@@ -110,7 +130,12 @@ def models_promote(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a version the champion by hand (the previous champion stays for rollback)."""
-    run(as_json, lambda: _registry().promote(version, reason, action="manual"))
+    run_audited_command(
+        as_json,
+        "promote",
+        {"version": version, "reason": reason},
+        lambda: _registry().promote(version, reason, action="manual"),
+    )
     emit({"ok": True, "champion": version}, as_json, lambda: err.print(f"v{version} is now the champion"))
 
 
@@ -120,7 +145,9 @@ def models_rollback(
     as_json: JsonOpt = False,
 ) -> None:
     """Give the champion alias back to the previous champion."""
-    target = run(as_json, lambda: _registry().rollback(reason))
+    target = run_audited_command(
+        as_json, "rollback", {"reason": reason}, lambda: _registry().rollback(reason)
+    )
     emit(
         {"ok": True, "champion": target},
         as_json,

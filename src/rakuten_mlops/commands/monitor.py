@@ -10,7 +10,16 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
-from rakuten_mlops.commands.common import JsonOpt, emit, err, prepared_settings, progress_bar, run, run_flow
+from rakuten_mlops.commands.common import (
+    JsonOpt,
+    emit,
+    err,
+    prepared_settings,
+    progress_bar,
+    run,
+    run_audited_command,
+    run_flow,
+)
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.monitoring.alerts import AlertRecord, acknowledge, list_alerts
 
@@ -109,12 +118,31 @@ def alerts_ack(
     as_json: JsonOpt = False,
 ) -> None:
     """Acknowledge an alert (acknowledging it again keeps the first acknowledgement)."""
-    alert = run(as_json, lambda: acknowledge(_engine(), alert_id, by))
+    alert = run_audited_command(
+        as_json, "acknowledge", {"alert_id": alert_id, "by": by}, lambda: acknowledge(_engine(), alert_id, by)
+    )
     emit(
         _alert_json(alert),
         as_json,
         lambda: err.print(f"alert {alert.id} acknowledged by {alert.acknowledged_by}", highlight=False),
     )
+
+
+@alerts_app.command("deliver")
+def alerts_deliver(as_json: JsonOpt = False) -> None:
+    """Post the open alerts of the last day to the configured webhooks (those not delivered yet)."""
+    from rakuten_mlops.auth.notify import notify_pending
+
+    done = run(as_json, lambda: notify_pending(prepared_settings(), _engine()))
+
+    def human() -> None:
+        if not done:
+            err.print("nothing to deliver (no webhook configured, or every alert already delivered)")
+        for d in done:
+            note = f": {d.last_error}" if d.last_error else ""
+            err.print(f"alert {d.alert_id} -> {d.webhook}: {d.status} after {d.attempts} attempt(s){note}")
+
+    emit({"deliveries": [dataclasses.asdict(d) for d in done]}, as_json, human)
 
 
 def traffic_command(

@@ -4,6 +4,9 @@ from rakuten_mlops.db.engine import get_engine, make_engine, session_scope
 from rakuten_mlops.db.migrate import ensure_schema, upgrade
 from rakuten_mlops.db.models import Base, IngestionBatch, Product
 
+# The tables of users and settings join Base's metadata (migrations and their checks see them).
+import rakuten_mlops.auth.models  # noqa: F401  # isort: skip
+
 __all__ = [
     "Base",
     "IngestionBatch",

@@ -21,6 +21,9 @@ from prometheus_client import multiprocess
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rakuten_mlops import __version__
+from rakuten_mlops.auth.limiter import FailureLimiter
+from rakuten_mlops.auth.settings_store import secret_text
+from rakuten_mlops.auth.users import ensure_first_admin
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db.engine import make_engine
 from rakuten_mlops.db.migrate import ensure_schema
@@ -43,7 +46,9 @@ log = logging.getLogger(__name__)
 DESCRIPTION = """Classifies Rakuten France product listings (`designation` + `description`) into one
 of the product-type codes (`prdtypecode`), with the champion model of the MLflow registry.
 
-Admin routes need the `X-API-Key` header (the server's `API_KEY`)."""
+Routes that change something need credentials: `Authorization: Bearer TOKEN` (a personal token,
+`rakuten-mlops users token NAME`) or the service key `X-API-Key` (the server's `API_KEY`). Reload,
+feedback and acknowledging alerts need the operator role; reading and predicting need none."""
 
 # Young-generation collections run when this many container objects were allocated and not yet
 # freed. A 1,000-item batch allocates tens of thousands of short-lived ones, which reference
@@ -55,6 +60,7 @@ STATUS_REASONS = {
     403: "forbidden",
     404: "not_found",
     413: "body_too_large",
+    429: "rate_limited",
     503: "unavailable",
 }
 
@@ -124,6 +130,11 @@ def create_app(
         engine = make_engine(settings.db_url, **_engine_options(settings))
         try:
             await asyncio.to_thread(ensure_schema, engine)
+            first_admin = await asyncio.to_thread(
+                ensure_first_admin, engine, secret_text(settings.admin_password)
+            )
+            if first_admin is not None:
+                log.info("created the first admin, user %r, from ADMIN_PASSWORD", first_admin.name)
         except MlopsError as exc:  # serve anyway: the inference log spools until the database is back
             log.warning("database not ready at startup, predictions will be spooled: %s", exc)
         inference_log = None
@@ -190,6 +201,7 @@ def create_app(
         return FileResponse(FAVICON, media_type="image/png")
 
     app.state.settings, app.state.metrics = settings, metrics
+    app.state.auth_failures = FailureLimiter(settings.auth_max_failures, settings.auth_failure_window_seconds)
     app.include_router(router)
     app.include_router(monitoring_router)
     app.include_router(datasets_router)

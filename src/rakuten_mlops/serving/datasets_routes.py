@@ -17,7 +17,6 @@ from fastapi import (
     Depends,
     File,
     Form,
-    Header,
     HTTPException,
     Path,
     Query,
@@ -30,7 +29,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from rakuten_mlops.errors import DatabaseError, DataError, ValidationError
-from rakuten_mlops.serving.deps import SettingsDep, require_admin
+from rakuten_mlops.serving.deps import AUTH_RESPONSES, OperatorDep
 from rakuten_mlops.tables.models import TableProfile
 from rakuten_mlops.tables.records import AddResult, DatasetDetail, DatasetSummary
 from rakuten_mlops.tables.store import DatasetNotFoundError, DatasetStore
@@ -49,14 +48,6 @@ ERRORS: dict[int | str, dict[str, str]] = {
     422: {"description": "unusable input (the message says why)"},
     503: {"description": "database unavailable"},
 }
-
-
-def require_dataset_writer(
-    settings: SettingsDep,
-    x_api_key: Annotated[str | None, Header(description="The API_KEY the server was started with.")] = None,
-) -> None:
-    """Who may add datasets: the admin key for now; when roles exist, this one function checks them."""
-    require_admin(settings, x_api_key)
 
 
 class DatasetList(BaseModel):
@@ -95,11 +86,10 @@ def _http(exc: Exception) -> HTTPException:
     "/datasets",
     response_model=AddResult,
     status_code=201,
-    dependencies=[Depends(require_dataset_writer)],
+    dependencies=[OperatorDep],
     responses={
         200: {"description": "the same file was already stored"},
-        401: {"description": "missing or wrong X-API-Key"},
-        403: {"description": "API_KEY unset"},
+        **AUTH_RESPONSES,
         413: {"description": "file over DATASET_MAX_MB"},
         **ERRORS,
     },

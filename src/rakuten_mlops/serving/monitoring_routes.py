@@ -1,4 +1,4 @@
-"""Monitoring routes: alerts (acknowledging is admin) and drift reports, read from the database."""
+"""Monitoring routes: alerts (acknowledging is operator) with their deliveries and drift reports, read from the database."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import Engine
 
+from rakuten_mlops.auth.audit import record
+from rakuten_mlops.auth.notify import DeliveryRecord, deliveries
 from rakuten_mlops.errors import DatabaseError
-from rakuten_mlops.monitoring.alerts import AlertNotFoundError, acknowledge, list_alerts
+from rakuten_mlops.monitoring.alerts import AlertNotFoundError, AlertRecord, acknowledge, list_alerts
 from rakuten_mlops.monitoring.store import recent_drift
-from rakuten_mlops.serving.deps import AdminDep
+from rakuten_mlops.serving.deps import AUTH_RESPONSES, OperatorUser
 from rakuten_mlops.serving.monitoring_schemas import (
     Acknowledge,
     AlertList,
     AlertOut,
+    DeliveryOut,
     DriftReportList,
     DriftReportOut,
 )
@@ -39,6 +42,17 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
+def _alert_out(
+    engine: Engine | None, alert: AlertRecord, sent: list[DeliveryRecord] | None = None
+) -> AlertOut:
+    if sent is None:
+        sent = deliveries(engine, [alert.id])[alert.id] if engine is not None else []
+    return AlertOut(
+        **dataclasses.asdict(alert),
+        deliveries=[DeliveryOut(**dataclasses.asdict(d)) for d in sent],
+    )
+
+
 @monitoring_router.get("/alerts", response_model=AlertList, responses=DB_DOWN)
 def alerts(
     request: Request,
@@ -52,18 +66,17 @@ def alerts(
     """Alerts newest first: open ones unless include_acknowledged."""
     try:
         found = list_alerts(_engine(request), include_acknowledged, limit, kind)
+        sent = deliveries(_engine(request), [a.id for a in found])
     except DatabaseError as exc:
         raise _unavailable(exc) from exc
-    return AlertList(alerts=[AlertOut(**dataclasses.asdict(a)) for a in found])
+    return AlertList(alerts=[_alert_out(None, a, sent[a.id]) for a in found])
 
 
 @monitoring_router.post(
     "/alerts/{alert_id}/acknowledge",
     response_model=AlertOut,
-    dependencies=[AdminDep],
     responses={
-        401: {"description": "missing or wrong X-API-Key"},
-        403: {"description": "API_KEY unset"},
+        **AUTH_RESPONSES,
         404: {"description": "no such alert"},
         **DB_DOWN,
     },
@@ -71,18 +84,26 @@ def alerts(
 )
 def acknowledge_alert(
     request: Request,
+    caller: OperatorUser,
     alert_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     body: Acknowledge | None = None,
 ) -> AlertOut:
-    """Mark an alert as seen (admin); acknowledging it again keeps the first acknowledgement."""
-    who = (body or Acknowledge()).by
+    """Mark an alert as seen (operator); acknowledging it again keeps the first acknowledgement.
+
+    With a personal token the acknowledgement is the token's user; `by` names the person only for
+    the service key.
+    """
+    who = (body or Acknowledge()).by if caller.via == "service_key" else caller.name
+    engine = _engine(request)
     try:
-        found = acknowledge(_engine(request), alert_id, who)
+        found = acknowledge(engine, alert_id, who)
     except AlertNotFoundError as exc:
+        record(engine, caller, "acknowledge", {"alert_id": alert_id}, f"failed: {exc}")
         raise HTTPException(404, str(exc)) from exc
     except DatabaseError as exc:
         raise _unavailable(exc) from exc
-    return AlertOut(**dataclasses.asdict(found))
+    record(engine, caller, "acknowledge", {"alert_id": alert_id, "by": who}, "ok")
+    return _alert_out(engine, found)
 
 
 @monitoring_router.get("/drift", response_model=DriftReportList, responses=DB_DOWN)

@@ -10,8 +10,20 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from rakuten_mlops.serving.schemas import CleanText
 
 
+class DeliveryOut(BaseModel):
+    """Where an alert stands with one webhook (named, never its URL)."""
+
+    alert_id: int
+    webhook: str
+    status: Literal["delivered", "failed", "suppressed"]
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+    delivered_at: datetime | None
+
+
 class AlertOut(BaseModel):
-    """One alert raised by the monitoring flow."""
+    """One alert raised by the monitoring flow, with its deliveries to the configured webhooks."""
 
     id: int
     kind: str
@@ -21,6 +33,7 @@ class AlertOut(BaseModel):
     created_at: datetime
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    deliveries: list[DeliveryOut] = []
 
 
 class AlertList(BaseModel):

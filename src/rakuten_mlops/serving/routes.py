@@ -10,9 +10,19 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic_core import to_json
 
+from rakuten_mlops.auth.audit import record
 from rakuten_mlops.errors import DatabaseError
 from rakuten_mlops.registry import CHAMPION
-from rakuten_mlops.serving.deps import NO_MODEL, AdminDep, HolderDep, ModelDep, ServiceDep, no_model_reason
+from rakuten_mlops.serving.deps import (
+    AUTH_RESPONSES,
+    NO_MODEL,
+    HolderDep,
+    ModelDep,
+    OperatorDep,
+    OperatorUser,
+    ServiceDep,
+    no_model_reason,
+)
 from rakuten_mlops.serving.holder import code_value
 from rakuten_mlops.serving.inference_log import InferenceLog
 from rakuten_mlops.serving.schemas import (
@@ -119,28 +129,38 @@ def model_info(model: ModelDep) -> ModelInfo:
 @router.post(
     "/model/reload",
     response_model=ReloadResult,
-    dependencies=[AdminDep],
-    responses={401: {"description": "missing or wrong X-API-Key"}, 403: {"description": "API_KEY unset"}},
+    responses=AUTH_RESPONSES,
     tags=["admin"],
 )
-async def reload_model(holder: HolderDep) -> ReloadResult:
-    """Load the registry's current champion now (admin); requests in flight finish on the old model."""
+async def reload_model(holder: HolderDep, service: ServiceDep, who: OperatorUser) -> ReloadResult:
+    """Load the registry's current champion now (operator); requests in flight finish on the old model."""
     try:
         changed, previous = await holder.refresh()
     except Exception as exc:  # the registry is an outside service: report, do not crash
+        if service.engine is not None:
+            await to_thread.run_sync(
+                record, service.engine, who, "reload", {}, "failed: registry unavailable"
+            )
         raise HTTPException(503, f"could not load the champion from the registry: {exc}") from exc
+    if service.engine is not None:
+        result = f"ok: v{previous} -> v{holder.version}" if changed else f"ok: v{holder.version} unchanged"
+        await to_thread.run_sync(record, service.engine, who, "reload", {}, result)
     return ReloadResult(changed=changed, version=holder.version, previous_version=previous)
 
 
 @router.post(
     "/feedback",
     response_model=FeedbackResult,
-    dependencies=[AdminDep],
-    responses={404: {"description": "unknown request_id"}, 503: {"description": "database unavailable"}},
+    dependencies=[OperatorDep],
+    responses={
+        **AUTH_RESPONSES,
+        404: {"description": "unknown request_id"},
+        503: {"description": "database unavailable"},
+    },
     tags=["admin"],
 )
 async def feedback(body: Feedback, service: ServiceDep) -> FeedbackResult:
-    """Store the true code of a served prediction (admin); updates the live accuracy metric.
+    """Store the true code of a served prediction (operator); updates the live accuracy metric.
 
     Feedback given again for the same request replaces the earlier code, and the answer says which.
     """

@@ -1,0 +1,1 @@
+"""Kubernetes: the monitoring stack (Prometheus, Grafana) rendered for a namespace, validated, diffed, applied."""

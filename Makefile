@@ -54,7 +54,7 @@ demo: install ## Database, sample listings, profile, train and promote a champio
 	$(BIN)/rakuten-mlops models list
 	$(BIN)/rakuten-mlops up --api-port $(API_PORT)
 
-up: install ## Start the whole stack natively on 127.0.0.1 (MLflow, Prefect, deployments, API, control room, Prometheus); Ctrl-C or `make down` stops it
+up: install ## Start the whole stack natively on 127.0.0.1 under supervisord (MLflow, Prefect, deployments, API, control room, Prometheus; a crashed service is restarted); Ctrl-C or `make down` stops it
 	$(BIN)/rakuten-mlops up --api-port $(API_PORT)
 
 down: ## Stop the stack started by `make up` (every process)

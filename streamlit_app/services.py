@@ -11,7 +11,7 @@ import streamlit as st
 
 from managers.api import ApiManager
 from managers.auth import AuthManager
-from managers.base import probe_http
+from managers.base import ServiceStatus, not_in_stack, probe_http
 from managers.database import DatabaseManager
 from managers.datasets import DatasetManager
 from managers.flows import FlowManager, LocalRunner, subprocess_env
@@ -27,6 +27,7 @@ from rakuten_mlops.auth.users import ensure_first_admin
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.errors import MlopsError
+from rakuten_mlops.stack.services import MARKER_ENV
 
 # A down MLflow server must cost seconds, not MLflow's default minutes of retries.
 CLIENT_DEFAULTS = {
@@ -99,15 +100,22 @@ def build(settings: Settings) -> Managers:
         with contextlib.suppress(MlopsError):  # the database may be down: the next start tries again
             ensure_schema(engine)
             ensure_first_admin(engine, secret_text(settings.admin_password))
-    grafana = os.environ.get("GRAFANA_URL", "http://127.0.0.1:3000").rstrip("/")
+    # The native stack never starts Grafana: watch one only where the user says where it is.
+    grafana = os.environ.get("GRAFANA_URL", "").rstrip("/")
     prefect_ui = os.environ.get("PREFECT_UI_URL") or (prefect_url.removesuffix("/api") if prefect_url else "")
+
+    def grafana_status() -> ServiceStatus:
+        if not grafana:
+            return not_in_stack("Grafana", "not part of this stack; set GRAFANA_URL to watch one")
+        return probe_http(http, "Grafana", f"{grafana}/api/health", ui_url=grafana)
+
     probes = [
         api.status,
         registry.status,
         flows.status,
         database.status,
         monitoring.prometheus_status,
-        lambda: probe_http(http, "Grafana", f"{grafana}/api/health", ui_url=grafana),
+        grafana_status,
     ]
     links = {
         "API docs": f"{settings.api_url.rstrip('/')}/docs",
@@ -116,7 +124,9 @@ def build(settings: Settings) -> Managers:
         "Prometheus": settings.prometheus_url,
         "Grafana": grafana,
     }
-    infrastructure = InfrastructureManager(probes, _docker_client, guard=guard)
+    infrastructure = InfrastructureManager(
+        probes, _docker_client, settings.mlops_home, os.environ.get(MARKER_ENV) or None, guard=guard
+    )
     return Managers(
         settings,
         api,

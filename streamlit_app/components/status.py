@@ -34,11 +34,14 @@ def status_cards(statuses: Sequence[ServiceStatus]) -> None:
     columns = st.columns(max(len(statuses), 1))
     for column, status in zip(columns, statuses, strict=False):
         with column.container(border=True):
-            icon = ":material/check_circle:" if status.up else ":material/cancel:"
-            color = "green" if status.up else "red"
+            if not status.in_stack:
+                icon, color = ":material/remove_circle_outline:", "gray"
+            else:
+                icon = ":material/check_circle:" if status.up else ":material/cancel:"
+                color = "green" if status.up else "red"
             st.markdown(f":{color}[{icon} **{status.name}**]")
             st.caption(status.detail)
-    down = [s for s in statuses if not s.up]
+    down = [s for s in statuses if s.in_stack and not s.up]
     if down:
         names = ", ".join(s.name for s in down)
         st.warning(

@@ -28,6 +28,20 @@ class ServiceStatus:
     url: str | None = None
     ui_url: str | None = None
     latency_ms: float | None = None
+    # False for a service this stack does not run (nor was told about): neither up nor down.
+    in_stack: bool = True
+
+    @property
+    def state(self) -> str:
+        """'up', 'down', or 'not part of this stack'."""
+        if not self.in_stack:
+            return "not part of this stack"
+        return "up" if self.up else "down"
+
+
+def not_in_stack(name: str, detail: str) -> ServiceStatus:
+    """The status of a service the stack does not run, with what to set to watch one."""
+    return ServiceStatus(name, False, detail, in_stack=False)
 
 
 def probe_http(

@@ -1,33 +1,29 @@
-"""Infrastructure: each service's health, Docker containers when an engine answers, native processes otherwise."""
+"""Infrastructure: each service's health, Docker containers when an engine answers, the native stack otherwise.
+
+The native stack's processes are the ones its own process manager (supervisord, found through
+the pid file `up` writes in MLOPS_HOME) lists, never processes matched by their command line,
+which would take in other checkouts' servers on the same machine.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from managers.base import ServiceStatus
+from managers.base import ServiceStatus, ServiceUnavailableError
 from managers.guard import Guard
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import DataError, MlopsError
+from rakuten_mlops.stack.control import SupervisorClient
+from rakuten_mlops.stack.events import read_events, restarts
+from rakuten_mlops.stack.processes import PidRecord, owner_alive, read_pid_file
+from rakuten_mlops.stack.services import StackError, events_file, pid_file
 
 ACTIONS = ("start", "stop", "restart")
-# How the native stack's processes show up in their command lines, and the service each one is.
-NATIVE_PATTERNS = (
-    ("rakuten_mlops.cli serve", "API"),
-    ("rakuten-mlops serve", "API"),
-    ("mlflow server", "MLflow"),
-    ("mlflow.server", "MLflow"),
-    ("prefect server", "Prefect server"),
-    ("flows.deployments", "Prefect deployments"),
-    ("prometheus --config", "Prometheus"),
-    ("grafana", "Grafana"),
-    ("streamlit run", "Control room"),
-    ("postgres -D", "PostgreSQL"),
-)
 
 
 @dataclass(frozen=True)
@@ -42,12 +38,24 @@ class ContainerInfo:
 
 
 @dataclass(frozen=True)
-class ProcessInfo:
-    """One native process of the stack."""
+class StackProcess:
+    """One service of the native stack, as its process manager reports it."""
 
-    pid: int
     service: str
-    command: str
+    state: str  # supervisord's: RUNNING, STARTING, BACKOFF (retrying), FATAL (left down), STOPPED ...
+    pid: int | None
+    uptime: str  # h:mm:ss of the current process, '' while none runs
+    restarts: int  # since the stack started
+
+
+@dataclass(frozen=True)
+class NativeStack:
+    """The stack `rakuten-mlops up` runs from this MLOPS_HOME, if any."""
+
+    home: Path
+    running: bool
+    manager_pid: int | None = None
+    processes: list[StackProcess] = field(default_factory=list)
 
 
 class DockerUnavailableError(MlopsError):
@@ -61,13 +69,16 @@ class InfrastructureManager:
         self,
         probes: Sequence[Callable[[], ServiceStatus]],
         docker_factory: Callable[[], Any] | None = None,
-        proc_root: Path = Path("/proc"),
+        stack_home: Path | None = None,
+        stack_token: str | None = None,
         guard: Guard | None = None,
     ) -> None:
         self._guard = guard or Guard()
         self._probes = list(probes)
         self._docker_factory = docker_factory
-        self._proc_root = proc_root
+        self._stack_home = stack_home
+        # The control room started by `up` carries its stack's token: a record with another is not its stack.
+        self._stack_token = stack_token
 
     def services(self) -> list[ServiceStatus]:
         """The status of every service, probed in parallel (a down service costs one timeout, not the sum)."""
@@ -142,21 +153,48 @@ class InfrastructureManager:
         except Exception as exc:  # docker.errors.NotFound
             raise DataError(f"there is no container named {name!r}") from exc
 
-    def processes(self) -> list[ProcessInfo]:
-        """Native processes of the stack found in the process table (Linux /proc)."""
-        found: list[ProcessInfo] = []
-        if not self._proc_root.is_dir():
-            return found
-        for entry in self._proc_root.iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                command = (
-                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-                )
-            except OSError:
-                continue
-            service = next((s for pattern, s in NATIVE_PATTERNS if pattern in command), None)
-            if service is not None:
-                found.append(ProcessInfo(int(entry.name), service, command[:300]))
-        return sorted(found, key=lambda p: (p.service, p.pid))
+    def _stack_record(self) -> PidRecord | None:
+        if self._stack_home is None:
+            return None
+        record = read_pid_file(pid_file(self._stack_home))
+        if record is None or record.socket is None or not owner_alive(record):
+            return None
+        if self._stack_token is not None and record.token != self._stack_token:
+            return None
+        return record
+
+    def _client(self, record: PidRecord) -> SupervisorClient:
+        return SupervisorClient(Path(record.socket or ""), timeout=3.0)
+
+    def native_stack(self) -> NativeStack:
+        """This MLOPS_HOME's stack and each of its services: state, pid, uptime, restarts."""
+        home = self._stack_home or Path(".")
+        record = self._stack_record()
+        if record is None:
+            return NativeStack(home, running=False)
+        try:
+            states = self._client(record).processes()
+        except StackError as exc:
+            raise ServiceUnavailableError(str(exc)) from exc
+        counts = restarts(read_events(events_file(home)))
+        processes = [
+            StackProcess(s.name, s.state, s.pid, _clock(s.uptime_s), counts.get(s.name, 0)) for s in states
+        ]
+        return NativeStack(home, True, record.manager_pid, processes)
+
+    def stack_log(self, service: str, length: int = 8_000) -> str:
+        """The end of one service's log (its stdout and stderr), read through the process manager."""
+        record = self._stack_record()
+        if record is None:
+            raise DataError(f"no stack started by `rakuten-mlops up` runs from {self._stack_home}")
+        try:
+            return self._client(record).tail(service, length)
+        except StackError as exc:
+            raise DataError(f"cannot read the log of {service}: {exc}") from exc
+
+
+def _clock(seconds: int | None) -> str:
+    if seconds is None:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"

@@ -1,4 +1,4 @@
-"""Infrastructure: health of every service, Docker containers when an engine answers, native processes otherwise."""
+"""Infrastructure: health of every service, Docker containers when an engine answers, the native stack otherwise."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ if statuses:
         [
             {
                 "service": s.name,
-                "up": s.up,
+                "state": s.state,
                 "detail": s.detail,
                 "url": s.url or "",
                 "latency (ms)": s.latency_ms,
@@ -31,7 +31,7 @@ if statuses:
             for s in statuses
         ]
     )
-    st.dataframe(table, hide_index=True, column_config={"up": st.column_config.CheckboxColumn("up")})
+    st.dataframe(table, hide_index=True)
 if st.button("Check again", icon=":material/refresh:"):
     st.rerun()
 
@@ -69,13 +69,23 @@ if docker.up:
 else:
     st.subheader("Native processes")
     st.info(
-        f"Docker: {docker.detail}. Showing the stack's processes on this machine instead.",
+        f"Docker: {docker.detail}. Showing the stack that `rakuten-mlops up` runs from this MLOPS_HOME.",
         icon=":material/info:",
     )
-    processes = attempt("Reading the process table", m.infrastructure.processes) or []
-    if processes:
-        st.dataframe(pd.DataFrame([p.__dict__ for p in processes]), hide_index=True)
-    else:
+    stack = attempt("Reading the stack's processes", m.infrastructure.native_stack)
+    if stack is not None and not stack.running:
         st.caption(
-            "No process of the stack runs here. Start one with `rakuten-mlops serve`, `mlflow server`, ..."
+            f"No stack started by `rakuten-mlops up` runs from {stack.home}; start one with `make up`."
         )
+    elif stack is not None:
+        st.caption(
+            f"supervisord (pid {stack.manager_pid}) restarts a service that exits; one that keeps failing "
+            "to start stays down (FATAL) while the others run."
+        )
+        st.dataframe(pd.DataFrame([p.__dict__ for p in stack.processes]), hide_index=True)
+        names = [p.service for p in stack.processes]
+        if names:
+            name = st.selectbox("Service log", names, key="stack-log-service")
+            log = attempt(f"Reading the log of {name}", m.infrastructure.stack_log, name)
+            if log is not None:
+                st.code(log or "(no output yet)", language="log")

@@ -1,19 +1,30 @@
-"""The native stack's plan and files: what honcho, Prometheus and the services are given."""
+"""The native stack's plan and files: what supervisord, Prometheus and the services are given."""
 
 from __future__ import annotations
 
+import shlex
 import socket
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
-from honcho.environ import parse, parse_procfile
+from supervisor.datatypes import RestartUnconditionally
+from supervisor.options import ServerOptions
 from tests.tools import require_tool
 
 from rakuten_mlops.config import Settings
-from rakuten_mlops.stack import MARKER_ENV, Ports, StackError, build_plan, check_ports
-from rakuten_mlops.stack.files import render_env, render_procfile, render_prometheus_config, write_stack_files
+from rakuten_mlops.stack import (
+    MARKER_ENV,
+    Ports,
+    StackError,
+    StackPlan,
+    build_plan,
+    check_ports,
+    stack_api_key,
+)
+from rakuten_mlops.stack.files import render_prometheus_config, write_stack_files
 from rakuten_mlops.stack.wait import main as wait_main
 from rakuten_mlops.testing.processes import free_port
 
@@ -21,21 +32,50 @@ ROOT = Path(__file__).resolve().parents[2]
 PORTS = Ports(api=18001, ui=18502, mlflow=15001, prefect=14201, prometheus=19091)
 
 
-def test_procfile_has_one_line_per_service_that_honcho_reads(settings: Settings) -> None:
-    plan = build_plan(settings, PORTS, root=ROOT)
-    processes = parse_procfile(render_procfile(plan)).processes
+def supervisord_reads(plan: StackPlan) -> tuple[ServerOptions, dict[str, Any]]:
+    """The config as supervisord itself parses it, and each program's settings by name."""
+    write_stack_files(plan)
+    options = ServerOptions()
+    options.realize(args=["-c", str(plan.config_file)])
+    programs = {p.name: p for group in options.process_group_configs for p in group.process_configs}
+    return options, programs
 
-    assert list(processes) == ["mlflow", "prefect", "api", "flows", "ui", "prometheus"]
-    for name, line in processes.items():
-        assert line.startswith(f"exec >>{plan.logs_dir / name}.log 2>&1; "), line
-    api = processes["api"]
-    # The API boots once MLflow answers, then becomes the process honcho signals (exec).
-    assert f"rakuten_mlops.stack.wait --timeout 600 http://127.0.0.1:{PORTS.mlflow}/health && exec " in api
+
+def test_supervisord_runs_each_service_restarted_in_its_own_group_with_its_log(settings: Settings) -> None:
+    plan = build_plan(settings, PORTS, root=ROOT)
+    options, programs = supervisord_reads(plan)
+
+    assert list(programs) == ["events", "mlflow", "prefect", "api", "flows", "ui", "prometheus"]
+    assert options.serverurl == f"unix://{plan.socket}" and options.logfile == str(
+        plan.logs_dir / "stack.log"
+    )
+    for name in ("mlflow", "prefect", "api", "flows", "ui", "prometheus"):
+        program = programs[name]
+        assert program.autorestart is RestartUnconditionally
+        assert (program.startsecs, program.startretries) == (30, 3)
+        assert program.stopasgroup and program.killasgroup and program.redirect_stderr
+        assert program.stopwaitsecs == (30 if name == "flows" else 10)
+        assert program.stdout_logfile == str(plan.logs_dir / f"{name}.log")
+    # Priorities keep the start order; the listener comes first to see every start.
+    assert [programs[n].priority for n in programs] == sorted(programs[n].priority for n in programs)
+    api = programs["api"].command
+    # The API boots once MLflow answers: the wait helper then execs the API in its place.
+    assert f"rakuten_mlops.stack.wait --timeout 600 http://127.0.0.1:{PORTS.mlflow}/health -- " in api
     assert api.endswith(f"-m rakuten_mlops.cli serve --host 127.0.0.1 --port {PORTS.api}")
-    assert f"http://127.0.0.1:{PORTS.prefect}/api/health" in processes["flows"]
-    assert f"--port {PORTS.mlflow} --workers 1" in processes["mlflow"]
-    assert f"--server.port {PORTS.ui} --server.address 127.0.0.1" in processes["ui"]
-    assert f"--web.listen-address=127.0.0.1:{PORTS.prometheus}" in processes["prometheus"]
+    assert f"http://127.0.0.1:{PORTS.prefect}/api/health" in programs["flows"].command
+    assert f"--port {PORTS.mlflow} --workers 1" in programs["mlflow"].command
+    assert f"--server.port {PORTS.ui} --server.address 127.0.0.1" in programs["ui"].command
+    assert f"--web.listen-address=127.0.0.1:{PORTS.prometheus}" in programs["prometheus"].command
+    assert programs["events"].command.endswith(f"-m rakuten_mlops.stack.listener {plan.events_file}")
+
+
+def test_a_home_supervisord_cannot_name_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    settings = Settings(MLOPS_HOME=str(tmp_path / "100%home"))
+    plan = build_plan(settings, PORTS, root=ROOT, ui=False, prometheus=False)
+
+    with pytest.raises(StackError, match=r"supervisord's config cannot hold a '%'.*100%home.*without one"):
+        write_stack_files(plan)
+    assert not plan.config_file.exists()
 
 
 def test_app_services_talk_to_the_stack_servers_and_mlflow_keeps_the_local_store(settings: Settings) -> None:
@@ -65,16 +105,42 @@ def test_an_mlflow_server_already_configured_is_used_and_none_is_started(setting
     assert any("5999" in note for note in plan.notes)
 
 
-def test_env_file_survives_honcho_parser_and_keeps_passwords_out_of_the_procfile(tmp_path: Path) -> None:
-    url = "postgresql://rakuten:p#ss w'rd@127.0.0.1:5432/rakuten"
+def test_passwords_and_the_api_key_stay_out_of_every_file_others_can_read(tmp_path: Path) -> None:
+    url = "postgresql://rakuten:p#ss w'rd%@127.0.0.1:5432/rakuten"
     settings = Settings(MLOPS_HOME=str(tmp_path / "home"), DATABASE_URL=url, MLFLOW_TRACKING_URI=url)
-    plan = build_plan(settings, PORTS, root=ROOT, prometheus=False)
-
-    assert parse(render_env(plan.env)) == plan.env
+    plan = build_plan(settings, PORTS, root=ROOT, prometheus=False, api_key="k3y-of-the-stack")
     write_stack_files(plan)
-    assert "p#ss" not in plan.procfile.read_text()
+
+    assert plan.env["API_KEY"] == "k3y-of-the-stack"
+    for path in plan.stack_dir.iterdir():
+        text = path.read_text()
+        if "p#ss" in text or "k3y-of-the-stack" in text:
+            assert path == plan.env_file, f"{path} holds a secret"
     assert stat.S_IMODE(plan.env_file.stat().st_mode) == 0o600
-    assert parse(plan.env_file.read_text())["MLFLOW_BACKEND_STORE_URI"] == url
+    assert stat.S_IMODE(plan.config_file.stat().st_mode) == 0o600
+    assert {stat.S_IMODE(p.stat().st_mode) for p in plan.logs_dir.iterdir()} == {0o600}
+    # A shell that sources the file (to run the stack by hand) gets the exact values back.
+    script = f'set -a; . {shlex.quote(str(plan.env_file))}; printf %s "$MLFLOW_BACKEND_STORE_URI"'
+    assert subprocess.run(["sh", "-c", script], capture_output=True, text=True).stdout == url
+
+
+def test_the_stack_generates_a_private_api_key_once_and_a_key_the_user_set_wins(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+
+    generated = stack_api_key(None, home)
+    assert generated.generated and generated.file == home / "api-key" and len(generated.value) >= 32
+    assert stat.S_IMODE(generated.file.stat().st_mode) == 0o600
+    again = stack_api_key(None, home)
+    assert (again.value, again.generated) == (generated.value, False)  # kept across `up`s
+    generated.file.chmod(0o644)
+    assert stack_api_key(None, home).value == generated.value
+    assert stat.S_IMODE(generated.file.stat().st_mode) == 0o600  # permissions taken back
+
+    mine = stack_api_key("my-own-key", tmp_path / "other")
+    assert (mine.value, mine.file) == ("my-own-key", None)
+    assert not (tmp_path / "other" / "api-key").exists()
+    settings = Settings(MLOPS_HOME=str(home), API_KEY="my-own-key")
+    assert build_plan(settings, PORTS, root=ROOT, api_key=generated.value).env["API_KEY"] == "my-own-key"
 
 
 def test_prometheus_config_scrapes_the_stack_api_and_loads_the_repository_rules(tmp_path: Path) -> None:
@@ -135,5 +201,5 @@ def test_a_missing_control_room_is_a_clear_error(settings: Settings, tmp_path: P
 def test_wait_helper_fails_when_a_server_never_answers(capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{free_port()}/health"
 
-    assert wait_main(["--timeout", "0.5", url]) == 1
+    assert wait_main(["--timeout", "0.5", url, "--", "/bin/echo", "never"]) == 1
     assert f"no answer from {url}" in capsys.readouterr().out

@@ -1,4 +1,6 @@
-"""`up` and `down` as a user runs them: real servers on loopback, a real prediction, nothing left after."""
+"""`up` and `down` as a user runs them: real servers on loopback, a real prediction, a killed API
+restarted while the rest runs on, admin calls from the control room with the generated key, nothing
+left after `down`."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -15,7 +19,8 @@ from typing import IO, Any
 import httpx
 import pytest
 
-from rakuten_mlops.stack import prometheus_installed
+from rakuten_mlops.stack import ProcessState, SupervisorClient, prometheus_installed
+from rakuten_mlops.stack.events import read_events, restarts
 from rakuten_mlops.stack.processes import is_alive, read_pid_file, stack_processes, sweep
 from rakuten_mlops.stack.services import port_in_use
 from rakuten_mlops.testing.processes import free_port
@@ -40,6 +45,15 @@ ISOLATED = (
     "PROMETHEUS_PORT",
 )
 READY_TIMEOUT_S = 300
+APP_DIR = Path(__file__).resolve().parents[2] / "streamlit_app"
+# The control room's own managers, built as its pages build them, from its process's environment.
+CONTROL_ROOM_RELOAD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from services import build
+from rakuten_mlops.config import get_settings
+print(build(get_settings()).api.reload_model().model_dump_json())
+"""
 
 
 def stack_env(home: Path) -> dict[str, str]:
@@ -64,6 +78,22 @@ def descendants(root: int) -> set[int]:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
         found |= frontier
     return found
+
+
+def environ(pid: int) -> dict[str, str]:
+    """A process's environment, as the kernel holds it."""
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(p.decode().split("=", 1) for p in pairs if b"=" in p)
+
+
+def wait_state(client: SupervisorClient, name: str, wanted: Callable[[ProcessState], bool]) -> ProcessState:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        state = client.process(name)
+        if wanted(state):
+            return state
+        time.sleep(0.5)
+    pytest.fail(f"{name} never got there; last {state}")
 
 
 @pytest.fixture
@@ -142,11 +172,48 @@ def test_up_serves_a_champion_trained_before_and_down_leaves_no_process(
         assert httpx.get(f"http://127.0.0.1:{ports['prometheus']}/-/ready", timeout=10).status_code == 200
 
     record = read_pid_file(trained_home / "stack" / "up.pid")
-    assert record is not None and record.pid == process.pid
+    assert record is not None and record.pid == process.pid and record.socket is not None
     children = descendants(process.pid)
     marked = set(stack_processes(record.token))
-    assert len(children) >= 1 + 2 * len(expected)  # honcho, one worker and one service each, at least
+    assert len(children) >= 2 + len(expected)  # supervisord, its event listener, one process per service
     assert children <= marked  # the marker finds every process `down` must stop
+
+    # The generated key: kept owner-only in MLOPS_HOME, given to the control room, never logged.
+    key_file = trained_home / "api-key"
+    assert summary["api_key_file"] == str(key_file)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    client = SupervisorClient(Path(record.socket))
+    ui = client.process("ui")
+    assert ui.pid is not None and environ(ui.pid)["API_KEY"] == key
+    reload = subprocess.run(
+        [sys.executable, "-c", CONTROL_ROOM_RELOAD, str(APP_DIR)],
+        env=environ(ui.pid),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert reload.returncode == 0, reload.stderr
+    assert json.loads(reload.stdout.splitlines()[-1])["version"] == "1"
+
+    # A killed API is restarted; the control room and the rest run on.
+    api = wait_state(client, "api", lambda s: s.state == "RUNNING")  # its start counted (startsecs)
+    assert api.pid is not None
+    os.kill(api.pid, signal.SIGKILL)
+    again = wait_state(
+        client, "api", lambda s: s.pid not in (None, api.pid) and s.state in {"STARTING", "RUNNING"}
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not _answers(f"http://127.0.0.1:{ports['api']}/ready"):
+        time.sleep(0.5)
+    answer = httpx.post(
+        f"http://127.0.0.1:{ports['api']}/predict", json={"designation": "Lego Star Wars"}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    assert process.poll() is None and client.process("ui").pid == ui.pid
+    assert httpx.get(f"http://127.0.0.1:{ports['ui']}/_stcore/health", timeout=10).status_code == 200
+    assert restarts(read_events(trained_home / "stack" / "events.jsonl")) == {"api": 1}
+    assert again.pid is not None and not is_alive(api.pid)
 
     down = subprocess.run(
         [*STACK, "down"],
@@ -165,9 +232,16 @@ def test_up_serves_a_champion_trained_before_and_down_leaves_no_process(
     assert not any(port_in_use(port) for name, port in ports.items() if name in expected)
     logs = trained_home / "logs"
     assert "POST /predict" in (logs / "api.log").read_text()
+    stack_log = (logs / "stack.log").read_text()
     # The deployments stop first, while Prefect still answers, and exit cleanly (not by SIGKILL).
-    assert "flows.1 stopped (rc=0)" in (logs / "stack.log").read_text()
+    assert "stopped: flows (exit status 0)" in stack_log
+    assert "exited: api (terminated by SIGKILL; not expected)" in stack_log
     assert {f"{name}.log" for name in expected} | {"stack.log"} <= {p.name for p in logs.iterdir()}
+    assert not any(key in p.read_text(errors="replace") for p in logs.iterdir() if p.is_file())
+    said = " ".join((tmp_path / "up.err").read_text().split())
+    assert f"api (pid {api.pid}) exited unexpectedly; restarting it" in said
+    assert "api answers again (1 restart(s) since the stack started)" in said
+    assert key not in said
 
 
 def test_a_port_in_use_is_refused_by_name_and_nothing_starts(tmp_path: Path) -> None:
@@ -192,7 +266,7 @@ def test_a_port_in_use_is_refused_by_name_and_nothing_starts(tmp_path: Path) -> 
         f"port {ports['api']} (API) is in use on 127.0.0.1; stop what uses it or pass --api-port" in message
     )
     assert not (home / "stack" / "up.pid").exists()
-    assert not (home / "stack" / "Procfile").exists()
+    assert not (home / "stack" / "supervisord.conf").exists()
     assert not (home / "logs" / "stack.log").exists()
 
 
@@ -208,3 +282,10 @@ def test_down_without_a_running_stack_says_so(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"ok": True, "running": False, "pid": None, "leftovers": 0}
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False

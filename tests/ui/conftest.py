@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +14,9 @@ import pytest
 from tests.ui.helpers import ADMIN_KEY, UI_VARS, LiveApi, clean_env, copy_home
 
 from rakuten_mlops.config import get_settings
+from rakuten_mlops.stack import MARKER_ENV, StackRunner
 from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
+from rakuten_mlops.testing.stack import stand_in_plan, web_service
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +67,34 @@ def ui_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytest.M
     get_settings.cache_clear()
     yield monkeypatch
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def stand_in_stack(tmp_path: Path) -> Iterator[StackRunner]:
+    """A native stack of two stand-in web services under supervisord, in its own MLOPS_HOME."""
+    plan = stand_in_plan(
+        tmp_path / "stack-home", web_service("web", free_port()), web_service("worker", free_port())
+    )
+    runner = StackRunner(plan)
+    try:
+        runner.start()
+        runner.wait_healthy(60, lambda *_: None)
+        yield runner
+    finally:
+        runner.stop()
+
+
+@pytest.fixture
+def other_checkout_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A process of another stack on the machine: its own token, and a command line like one of ours."""
+    script = "import time; time.sleep(120)"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "mlflow", "server", "rakuten_mlops.cli", "serve", "streamlit", "run"],
+        env={**os.environ, MARKER_ENV: uuid.uuid4().hex},
+        start_new_session=True,
+    )
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait(10)

@@ -28,6 +28,7 @@ UI_VARS = (
     "PREFECT_API_URL",
     "GRAFANA_URL",
     "DOCKER_HOST",
+    "RAKUTEN_MLOPS_STACK",  # the marker of a native stack the tests themselves might run in
 )
 
 

@@ -1,4 +1,4 @@
-"""InfrastructureManager: real probes on loopback, the real process table, the real Docker SDK.
+"""InfrastructureManager: real probes on loopback, a real supervisord with stand-in services, the real Docker SDK.
 
 No Docker engine runs on the test machines, so the SDK talks to a small engine API on loopback
 (tests/ui/docker_engine.py) that answers the calls the control room makes.
@@ -6,6 +6,10 @@ No Docker engine runs on the test machines, so the SDK talks to a small engine A
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from managers.base import ServiceStatus, probe_http
 from managers.infrastructure import DockerUnavailableError, InfrastructureManager
 from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.errors import DataError
+from rakuten_mlops.stack import StackRunner
 
 
 def test_services_are_probed_in_parallel_up_and_down(live_api: LiveApi, closed_url: str) -> None:
@@ -79,19 +84,40 @@ def check_containers(manager: InfrastructureManager) -> None:
         manager.act("rakuten-api", "delete", actor=LOCAL_ADMIN)
 
 
-def test_native_processes_are_found_in_the_process_table(live_api: LiveApi, tmp_path: Path) -> None:
-    real = InfrastructureManager([]).processes()
-    assert live_api.process.process is not None
-    assert any(p.pid == live_api.process.process.pid and p.service == "API" for p in real)
-    fake = tmp_path / "proc"
-    for pid, command in (
-        (10, b"mlflow\0server\0--port\x005000"),
-        (11, b"bash"),
-        (12, b"prometheus --config.file=x"),
-    ):
-        (fake / str(pid)).mkdir(parents=True)
-        (fake / str(pid) / "cmdline").write_bytes(command)
-    assert [(p.pid, p.service) for p in InfrastructureManager([], proc_root=fake).processes()] == [
-        (10, "MLflow"),
-        (12, "Prometheus"),
-    ]
+def test_the_stack_lists_its_own_services_with_state_uptime_restarts_and_log_only(
+    stand_in_stack: StackRunner, other_checkout_process: subprocess.Popen[bytes]
+) -> None:
+    plan = stand_in_stack.plan
+    manager = InfrastructureManager([], stack_home=plan.home, stack_token=plan.token)
+    killed = stand_in_stack.service_pids()["worker"]
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        stack = manager.native_stack()
+        worker = next(p for p in stack.processes if p.service == "worker")
+        if worker.state == "RUNNING" and worker.pid != killed and worker.restarts == 1:
+            break
+        time.sleep(0.3)
+
+    assert stack.running and stack.manager_pid == stand_in_stack.process.pid  # type: ignore[union-attr]
+    assert [p.service for p in stack.processes] == [
+        "web",
+        "worker",
+    ]  # the process manager's list, nothing else
+    assert {p.service: p.restarts for p in stack.processes} == {"web": 0, "worker": 1}
+    web = stack.processes[0]
+    assert web.state == "RUNNING" and web.pid == stand_in_stack.service_pids()["web"]
+    assert re.fullmatch(r"\d+:\d\d:\d\d", web.uptime)
+    pids = {p.pid for p in stack.processes}
+    assert other_checkout_process.pid not in pids and killed not in pids
+    assert "Serving HTTP on 127.0.0.1" in manager.stack_log("web")
+    # A control room of another stack (another token) does not take this one for its own.
+    assert not InfrastructureManager([], stack_home=plan.home, stack_token="other").native_stack().running
+
+
+def test_without_a_running_stack_none_is_shown(tmp_path: Path) -> None:
+    stack = InfrastructureManager([], stack_home=tmp_path).native_stack()
+
+    assert (stack.running, stack.processes) == (False, [])
+    with pytest.raises(DataError, match="no stack started by `rakuten-mlops up` runs from"):
+        InfrastructureManager([], stack_home=tmp_path).stack_log("api")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from rakuten_mlops.config import DEFAULT_MODEL_NAME
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.monitoring.alerts import list_alerts, raise_alert
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.stack import MARKER_ENV, StackRunner
 from rakuten_mlops.testing.processes import free_port
 
 PAGES = {
@@ -107,12 +109,44 @@ def test_home_shows_health_champion_traffic_alerts_and_activity(trained: Path) -
     assert at.dataframe, "recent activity"
 
 
-def test_infrastructure_lists_services_and_native_processes(trained: Path) -> None:
+def test_infrastructure_lists_services_and_says_no_native_stack_runs(trained: Path) -> None:
     at = open_page("views/infrastructure.py")
     assert_no_traceback(at)
     assert [s.value for s in at.subheader][:3] == ["Services", "Open a service's UI", "Native processes"]
     services = at.dataframe[0].value
-    assert dict(zip(services["service"], services["up"], strict=True))["API"]
+    states = dict(zip(services["service"], services["state"], strict=True))
+    assert states["API"] == "up"
+    assert states["Grafana"] == "down"  # GRAFANA_URL is set (to a closed port): it is watched
+    assert any("No stack started by `rakuten-mlops up` runs from" in c.value for c in at.caption)
+
+
+def test_infrastructure_shows_only_this_stacks_processes_and_grafana_outside_it_while_the_api_is_down(
+    ui_env: pytest.MonkeyPatch,
+    stand_in_stack: StackRunner,
+    other_checkout_process: subprocess.Popen[bytes],
+) -> None:
+    plan = stand_in_stack.plan
+    closed = f"http://127.0.0.1:{free_port()}"
+    ui_env.setenv("MLOPS_HOME", str(plan.home))
+    ui_env.setenv(MARKER_ENV, plan.token)  # as `up` starts the control room
+    ui_env.setenv("API_URL", closed)
+    ui_env.setenv("PROMETHEUS_URL", closed)
+    ui_env.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{free_port()}")
+
+    at = open_page("views/infrastructure.py")
+
+    assert_no_traceback(at)
+    services = at.dataframe[0].value
+    states = dict(zip(services["service"], services["state"], strict=True))
+    assert (states["API"], states["Grafana"]) == ("down", "not part of this stack")
+    down = next(w.value for w in at.warning if "Not reachable" in w.value)
+    assert "API" in down and "Grafana" not in down
+    processes = at.dataframe[1].value
+    assert list(processes["service"]) == ["web", "worker"] and set(processes["state"]) == {"RUNNING"}
+    assert set(processes["pid"]) == set(stand_in_stack.service_pids().values())
+    assert other_checkout_process.pid not in set(processes["pid"])
+    assert list(processes["restarts"]) == [0, 0]
+    assert "Serving HTTP on 127.0.0.1" in at.code[0].value
 
 
 def test_dataset_shows_statistics_and_charts_then_ingests_a_sample(trained: Path) -> None:

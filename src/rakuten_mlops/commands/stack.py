@@ -1,4 +1,4 @@
-"""`rakuten-mlops up` and `down`: the whole stack natively, on loopback, under one process manager.
+"""`rakuten-mlops up` and `down`: the whole stack natively, on loopback, under supervisord.
 
 Also runnable on its own: `python -m rakuten_mlops.commands.stack up|down`.
 """
@@ -16,6 +16,7 @@ from rich.console import Console
 from rakuten_mlops.commands.common import JsonOpt, apply_defaults, err, fail, prepared_settings, run
 from rakuten_mlops.config import get_settings
 from rakuten_mlops.stack import (
+    ApiKey,
     Ports,
     Service,
     StackError,
@@ -24,6 +25,7 @@ from rakuten_mlops.stack import (
     build_plan,
     interrupt_on_sigterm,
     prometheus_installed,
+    stack_api_key,
     stop_stack,
 )
 
@@ -32,26 +34,45 @@ def _port_option(flag: str, envvar: str, what: str) -> Any:
     return typer.Option(flag, envvar=envvar, min=1, max=65535, help=f"Port of {what} on 127.0.0.1.")
 
 
-def _show_ready(plan: StackPlan) -> None:
+def _key_note(key: ApiKey) -> str:
+    """How to find the admin key: the file, never the key itself."""
+    if key.file is None:
+        return "your API_KEY"
+    made = "generated now, " if key.generated else ""
+    return f"{made}in {key.file} (owner-only; set API_KEY to use your own)"
+
+
+def _show_ready(plan: StackPlan, key: ApiKey | None) -> None:
     out = Console(soft_wrap=True, highlight=False)
     out.print(f"[bold]The stack is up[/] (MLOPS_HOME {plan.home}):")
     for service in plan.services:
         extra = "  (docs /docs, metrics /metrics)" if service.name == "api" else ""
         out.print(f"  {service.title:<20} {service.url or service.health_url}{extra}")
     out.print(f"  {'logs':<20} {plan.logs_dir}/<service>.log, process manager: stack.log")
+    if key is not None:
+        out.print(f"  {'admin key':<20} X-API-Key for promote, rollback, reload: {_key_note(key)}")
     out.print(
         f'try: curl -X POST http://127.0.0.1:{plan.ports.api}/predict -H "Content-Type: application/json" '
         """-d '{"designation": "iPhone 13", "description": "Smartphone"}'"""
     )
-    out.print("Ctrl-C here, or `rakuten-mlops down` from another terminal, stops every process.")
+    out.print(
+        "A service that exits is restarted; Ctrl-C here, or `rakuten-mlops down` from another terminal, "
+        "stops every process."
+    )
 
 
-def _summary(plan: StackPlan) -> dict[str, object]:
+def _summary(plan: StackPlan, key: ApiKey | None) -> dict[str, object]:
     services = {
         s.name: {"url": s.url, "health": s.health_url, "log": str(plan.log_path(s.name))}
         for s in plan.services
     }
-    return {"ok": True, "pid": os.getpid(), "home": str(plan.home), "services": services}
+    return {
+        "ok": True,
+        "pid": os.getpid(),
+        "home": str(plan.home),
+        "services": services,
+        "api_key_file": str(key.file) if key is not None and key.file else None,
+    }
 
 
 def up_command(
@@ -83,19 +104,25 @@ def up_command(
             "Prometheus is not installed (no `prometheus` on PATH); starting without it", soft_wrap=True
         )
     ports = Ports(api_port, ui_port, mlflow_port, prefect_port, prometheus_port)
-    plan = run(as_json, lambda: build_plan(settings, ports, ui=ui, prometheus=with_prometheus))
+    key = run(as_json, lambda: stack_api_key(settings.api_key, settings.mlops_home))
+    plan = run(
+        as_json, lambda: build_plan(settings, ports, ui=ui, prometheus=with_prometheus, api_key=key.value)
+    )
     for note in plan.notes:
         err.print(note, highlight=False, soft_wrap=True)
-    run_stack(plan, timeout, as_json)
+    run_stack(plan, timeout, as_json, key)
 
 
-def run_stack(plan: StackPlan, timeout: float, as_json: bool) -> None:
-    """Start the plan, report each service ready, show the URLs, block; stop everything on Ctrl-C or SIGTERM."""
+def run_stack(plan: StackPlan, timeout: float, as_json: bool, key: ApiKey | None = None) -> None:
+    """Start the plan, report each service ready, show the URLs, report restarts; stop everything on Ctrl-C or SIGTERM."""
     runner = StackRunner(plan)
     failure: str | None = None
 
     def ready(service: Service, seconds: float) -> None:
         err.print(f"  {service.name:<11} ready in {seconds:.1f} s", highlight=False, soft_wrap=True)
+
+    def notice(text: str) -> None:
+        err.print(text, highlight=False, soft_wrap=True, markup=False)
 
     try:
         with interrupt_on_sigterm():
@@ -105,12 +132,12 @@ def run_stack(plan: StackPlan, timeout: float, as_json: bool) -> None:
                 err.print(
                     f"waiting for {names} (logs in {plan.logs_dir}) ...", highlight=False, soft_wrap=True
                 )
-                runner.wait_healthy(timeout, ready)
+                runner.wait_healthy(timeout, ready, notice)
                 if as_json:
-                    typer.echo(json.dumps(_summary(plan)))
+                    typer.echo(json.dumps(_summary(plan, key)))
                 else:
-                    _show_ready(plan)
-                failure = runner.supervise()
+                    _show_ready(plan, key)
+                failure = runner.supervise(notice)
             except KeyboardInterrupt:
                 err.print("stopping the stack ...")
             except StackError as exc:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from rakuten_mlops.stack.services import HOST, MARKER_ENV, Ports, Service, StackError, StackPlan, project_root
 
-if TYPE_CHECKING:  # the Procfile's wait helper imports this package: keep it free of SQLAlchemy
+if TYPE_CHECKING:  # the wait helper and the event listener import this package: keep it free of SQLAlchemy
     from rakuten_mlops.config import Settings
 
 BASE = f"http://{HOST}"
@@ -89,6 +89,10 @@ def flows_service(prefect: Service, after: tuple[str, ...]) -> Service:
         health_url=f"{prefect.url}/api/deployments/name/training-pipeline/on-demand",
         url=f"{prefect.url}/deployments",
         after=(prefect.health_url, *after),
+        # On SIGTERM it pauses every schedule through the server, then shuts down: seconds when
+        # idle, several times that on a busy machine; killed before, it leaves them active with
+        # nothing to run them.
+        stop_seconds=30,
     )
 
 
@@ -137,8 +141,12 @@ def build_plan(
     prometheus: bool = True,
     root: Path | None = None,
     token: str | None = None,
+    api_key: str | None = None,
 ) -> StackPlan:
-    """The services of the stack, in start order, and the environment they share."""
+    """The services of the stack, in start order, and the environment they share.
+
+    `api_key` (see `keys.stack_api_key`) goes to the API, the control room and the deployments alike.
+    """
     ports = ports or Ports()
     root = (root or project_root()).resolve()
     home = settings.mlops_home
@@ -157,6 +165,9 @@ def build_plan(
         "PYTHONUNBUFFERED": "1",
         MARKER_ENV: token or uuid.uuid4().hex,
     }
+    key = settings.api_key or api_key  # a key the user set wins
+    if key:
+        env["API_KEY"] = key
     services: list[Service] = []
     notes: list[str] = []
     registry: tuple[str, ...] = ()

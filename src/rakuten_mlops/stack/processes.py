@@ -2,7 +2,7 @@
 
 Every process of a stack inherits the marker variable (`RAKUTEN_MLOPS_STACK=<token>`), so
 the processes are found by reading /proc/<pid>/environ, even those that left their process
-group. Where /proc does not exist, only the process manager's groups are stopped.
+group. Where /proc does not exist, only what the process manager stops is stopped.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ class PidRecord:
     # The kernel's start time of `pid`: a recycled pid has another one, so `down` never signals a stranger.
     started: str | None = None
     manager_pid: int | None = None
+    # supervisord's XML-RPC socket: `down` and the control room reach the stack's process manager there.
+    socket: str | None = None
 
 
 def process_start(pid: int) -> str | None:
@@ -103,6 +105,7 @@ def read_pid_file(path: Path) -> PidRecord | None:
             token=str(data["token"]),
             started=data.get("started"),
             manager_pid=data.get("manager_pid"),
+            socket=data.get("socket"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

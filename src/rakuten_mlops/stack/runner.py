@@ -1,30 +1,30 @@
-"""Run a stack plan under honcho, wait until every service is healthy, and stop every process.
+"""Run a stack plan under supervisord, wait until every service is healthy, supervise, and stop every process.
 
-honcho (a Procfile process manager) starts one process group per service and, when one
-service exits, stops all the others; `StackRunner` starts honcho in its own session, so
-Ctrl-C reaches `up` alone, which then stops honcho (SIGTERM, SIGKILL after a timeout) and
+supervisord runs each service in its own process group and restarts it whenever it exits: at
+once after it had been running, with a growing delay when it exits within `startsecs` of its
+start, and never again after `startretries` such failed starts in a row (state FATAL), while
+the others keep running. `StackRunner` starts supervisord in its own session, so Ctrl-C
+reaches `up` alone, which then stops the services through supervisord's XML-RPC interface and
 sweeps anything left that carries the stack's marker.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import IO
 
 import httpx
 
-from rakuten_mlops.pids import is_alive
+from rakuten_mlops.stack.control import FATAL, ProcessState, SupervisorClient
+from rakuten_mlops.stack.events import EventReader, StateEvent
 from rakuten_mlops.stack.files import write_stack_files
 from rakuten_mlops.stack.processes import (
     PidRecord,
@@ -32,30 +32,15 @@ from rakuten_mlops.stack.processes import (
     process_start,
     read_pid_file,
     sweep,
-    wait_gone,
     write_pid_file,
 )
-from rakuten_mlops.stack.services import (
-    MARKER_ENV,
-    Service,
-    StackError,
-    StackPlan,
-    answers,
-    check_ports,
-    pid_file,
-)
+from rakuten_mlops.stack.services import MARKER_ENV, Service, StackError, StackPlan, answers, check_ports
+from rakuten_mlops.stack.stopping import STOP_TIMEOUT_S, shut_down
 
-HONCHO = (sys.executable, "-m", "honcho")
-# honcho gives its services 5 s after SIGTERM before it SIGKILLs them; this is the bound on honcho itself.
-STOP_TIMEOUT_S = 30.0
+SUPERVISORD = (sys.executable, "-m", "supervisor.supervisord")
+# How long supervisord may take to open its socket.
+BOOT_TIMEOUT_S = 30.0
 POLL_S = 0.5
-# honcho's lines about its processes: "12:00:01 system | api.1 started (pid=42)", "... api.1 stopped (rc=1)".
-STARTED_LINE = re.compile(r"\|\s*(?P<name>[A-Za-z0-9_-]+)(?:\.\d+)? started \(pid=(?P<pid>\d+)\)")
-STOPPED_LINE = re.compile(r"\|\s*(?P<name>[A-Za-z0-9_-]+)(?:\.\d+)? stopped \(rc=(?P<rc>-?\d+)\)")
-# Stopped before the others: the deployments process pauses its schedules through the Prefect
-# server on SIGTERM, which hangs until honcho's SIGKILL when the server is going down with it.
-STOP_FIRST = ("flows",)
-STOP_FIRST_TIMEOUT_S = 10.0
 
 
 def log_tail(path: Path, lines: int = 15) -> str:
@@ -66,60 +51,43 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
-@contextlib.contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """Treat SIGTERM (`down`, a service manager) like Ctrl-C inside the block."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class StackRunner:
     """One run of the stack: start, wait until healthy, supervise, stop."""
 
     def __init__(self, plan: StackPlan) -> None:
         self.plan = plan
+        self.client = SupervisorClient(plan.socket)
         self.process: subprocess.Popen[bytes] | None = None
+        self.restarts: Counter[str] = Counter()
+        self._events = EventReader(plan.events_file)
+        # Services restarted and not yet answering their health check again.
+        self._recovering: set[str] = set()
+        self._http: httpx.Client | None = None
         self._log: IO[bytes] | None = None
 
     @property
     def manager_log(self) -> Path:
-        """honcho's own output: which service started with which pid, which stopped with which code."""
+        """supervisord's own log: which service was spawned with which pid, which exited how."""
         return self.plan.logs_dir / "stack.log"
 
     def start(self) -> None:
-        """Check the pid file and the ports, write the files, start honcho and record the pid."""
+        """Check the pid file and the ports, write the files, start supervisord and wait for its socket."""
         record = read_pid_file(self.plan.pid_file)
         if record is not None and owner_alive(record):
             raise StackError(
                 f"a stack is already running from {self.plan.home} (pid {record.pid}); "
                 "stop it with `rakuten-mlops down` first"
             )
-        if importlib.util.find_spec("honcho") is None:
-            raise StackError("honcho (the process manager of the stack) is not installed; run `make install`")
         check_ports(self.plan.services)
         write_stack_files(self.plan)
-        env = {**os.environ, MARKER_ENV: self.plan.token}
+        # The services' secrets travel in the environment, never in a file others can read.
+        env = {**os.environ, **self.plan.env, MARKER_ENV: self.plan.token}
         # The services' own helpers (uvicorn, alembic) are found next to this interpreter.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-        command = [
-            *HONCHO,
-            "start",
-            "--no-colour",
-            "-f",
-            str(self.plan.procfile),
-            "-e",
-            str(self.plan.env_file),
-        ]
-        self._log = self.manager_log.open("wb")
+        # Only what supervisord prints before its log is open (a config error) comes through here.
+        self._log = self.manager_log.open("ab")
         self.process = subprocess.Popen(
-            command,
+            [*SUPERVISORD, "-c", str(self.plan.config_file)],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -128,34 +96,89 @@ class StackRunner:
         )
         write_pid_file(
             self.plan.pid_file,
-            PidRecord(os.getpid(), self.plan.token, process_start(os.getpid()), self.process.pid),
+            PidRecord(
+                os.getpid(),
+                self.plan.token,
+                process_start(os.getpid()),
+                self.process.pid,
+                str(self.plan.socket),
+            ),
         )
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while not self.client.answers():
+            reason = self.exited()
+            if reason is not None:
+                raise StackError(reason)
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"the process manager did not answer within {BOOT_TIMEOUT_S:.0f} s; see {self.manager_log}"
+                )
+            time.sleep(0.1)
 
     def exited(self) -> str | None:
-        """Why the stack stopped by itself, or None while honcho runs."""
+        """Why the stack stopped by itself (supervisord exited), or None while it runs."""
         if self.process is None or self.process.poll() is None:
             return None
-        found = STOPPED_LINE.search(log_tail(self.manager_log, 400))
-        if found is None:
-            return f"the process manager exited with code {self.process.returncode}; see {self.manager_log}"
-        name, code = found["name"], found["rc"]
-        log = self.plan.log_path(name)
-        return f"the {name} service exited with code {code}, which stopped the stack; see {log}:\n{log_tail(log)}"
+        return (
+            f"the process manager exited with code {self.process.returncode}, which stopped the stack; "
+            f"see {self.manager_log}:\n{log_tail(self.manager_log)}"
+        )
+
+    def processes(self) -> list[ProcessState]:
+        """Every service as supervisord reports it now."""
+        return self.client.processes()
 
     def service_pids(self) -> dict[str, int]:
-        """The pid of each started service (each leads its own process group), from honcho's log."""
-        return {m["name"]: int(m["pid"]) for m in STARTED_LINE.finditer(log_tail(self.manager_log, 400))}
+        """The pid of each running service (each leads its own process group)."""
+        return {p.name: p.pid for p in self.processes() if p.pid is not None}
 
-    def _stop_first(self) -> None:
-        pids = self.service_pids()
-        leaders = [pids[name] for name in STOP_FIRST if name in pids and is_alive(pids[name])]
-        for pid in leaders:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGTERM)
-        wait_gone(leaders, STOP_FIRST_TIMEOUT_S)
+    def notices(self) -> list[str]:
+        """What happened to the services since the last call, one sentence each (from the events file)."""
+        said = [text for event in self._events.new() if (text := self._describe(event)) is not None]
+        if self._recovering:
+            self._http = self._http or httpx.Client(timeout=2.0)
+            for name in sorted(self._recovering):
+                if answers(self.plan.service(name).health_url, self._http):
+                    self._recovering.discard(name)
+                    count = self.restarts[name]
+                    said.append(f"{name} answers again ({count} restart(s) since the stack started)")
+        return said
 
-    def wait_healthy(self, timeout: float, on_ready: Callable[[Service, float], None]) -> None:
-        """Poll every service's health URL until all answer 200; StackError on a crash or the timeout."""
+    def _describe(self, event: StateEvent) -> str | None:
+        try:
+            service = self.plan.service(event.service)
+        except KeyError:
+            return None
+        log = self.plan.log_path(service.name)
+        if event.is_restart:
+            self.restarts[service.name] += 1
+            self._recovering.add(service.name)
+            return None
+        if event.to_state == "EXITED":
+            return f"{service.name} (pid {event.pid}) exited unexpectedly; restarting it; see {log}"
+        if event.to_state == "BACKOFF":
+            tries = event.tries or 1
+            if tries > service.start_retries:
+                return None  # FATAL comes next
+            return (
+                f"{service.name} exited within {service.start_seconds} s of starting "
+                f"({tries} time(s) in a row); trying again in {tries} s"
+            )
+        if event.to_state == FATAL:
+            self._recovering.discard(service.name)
+            return (
+                f"{service.name} failed to start {service.start_retries + 1} times in a row; it stays down "
+                f"(the other services keep running); see {log}:\n{log_tail(log)}"
+            )
+        return None
+
+    def wait_healthy(
+        self,
+        timeout: float,
+        on_ready: Callable[[Service, float], None],
+        on_notice: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        """Poll every service's health URL until all answer 200; StackError when one cannot start, or on the timeout."""
         started = time.monotonic()
         pending = list(self.plan.services)
         with httpx.Client(timeout=2.0) as client:
@@ -163,6 +186,9 @@ class StackRunner:
                 reason = self.exited()
                 if reason is not None:
                     raise StackError(reason)
+                for notice in self.notices():
+                    on_notice(notice)
+                self._raise_for_fatal({s.name for s in pending})
                 for service in list(pending):
                     if answers(service.health_url, client):
                         pending.remove(service)
@@ -176,21 +202,40 @@ class StackRunner:
                 if pending:
                     time.sleep(POLL_S)
 
-    def supervise(self, interval: float = 0.5) -> str:
-        """Block until the stack stops by itself (a service exited) and say why; Ctrl-C interrupts."""
+    def _raise_for_fatal(self, names: set[str]) -> None:
+        try:
+            states = self.processes()
+        except StackError:
+            return  # a busy supervisord answers next time; one that exited is caught by exited()
+        for state in states:
+            if state.name in names and state.state == FATAL:
+                service = self.plan.service(state.name)
+                log = self.plan.log_path(state.name)
+                raise StackError(
+                    f"the {state.name} service could not start: it exited {service.start_retries + 1} times "
+                    f"in a row within {service.start_seconds} s of starting; see {log}:\n{log_tail(log)}"
+                )
+
+    def supervise(self, on_notice: Callable[[str], None], interval: float = POLL_S) -> str:
+        """Report what happens to the services until the process manager itself stops; Ctrl-C interrupts."""
         while True:
             reason = self.exited()
             if reason is not None:
                 return reason
+            for notice in self.notices():
+                on_notice(notice)
             time.sleep(interval)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
-        """Stop honcho (which stops each service), then every process left; return how many were swept."""
+        """Stop every service through supervisord, then supervisord, then every process left; return how many were swept."""
         process = self.process
         if process is not None and process.poll() is None:
-            self._stop_first()  # honcho then stops the others as soon as it sees this one exit
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(process.pid, signal.SIGTERM)
+            try:
+                shut_down(self.client, {s.name for s in self.plan.services})
+            except StackError:
+                # Not answering (yet): on SIGTERM supervisord stops its services itself, one by one.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -198,6 +243,9 @@ class StackRunner:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(5)
         swept = sweep(self.plan.token)
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -207,31 +255,4 @@ class StackRunner:
         return swept
 
 
-@dataclass(frozen=True)
-class DownResult:
-    """What `down` found and did."""
-
-    running: bool
-    pid: int | None = None
-    leftovers: int = 0
-
-
-def stop_stack(home: Path, timeout: float = STOP_TIMEOUT_S + 15) -> DownResult:
-    """Stop the stack started from this MLOPS_HOME: SIGTERM its `up`, wait, then sweep what is left."""
-    path = pid_file(home)
-    record = read_pid_file(path)
-    if record is None:
-        return DownResult(running=False)
-    running = owner_alive(record)
-    if running:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(record.pid, signal.SIGTERM)
-        if wait_gone([record.pid], timeout):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(record.pid, signal.SIGKILL)
-    leftovers = sweep(record.token)
-    path.unlink(missing_ok=True)
-    return DownResult(running=running, pid=record.pid, leftovers=leftovers)
-
-
-__all__ = ["DownResult", "StackRunner", "interrupt_on_sigterm", "is_alive", "log_tail", "stop_stack"]
+__all__ = ["StackRunner", "log_tail"]

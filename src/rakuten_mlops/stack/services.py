@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,13 @@ from rakuten_mlops.errors import MlopsError
 HOST = "127.0.0.1"
 # Every process of a stack carries this variable (children inherit it), so `down` finds them all.
 MARKER_ENV = "RAKUTEN_MLOPS_STACK"
+# A service that exits sooner than this after it was started failed to start (supervisord's
+# `startsecs`): it is tried again after 1, 2, 3 ... s, and stays down after 1 + START_RETRIES failed
+# starts in a row. Long enough to cover a boot that crashes (imports, migrations, a port taken).
+START_SECONDS = 30
+START_RETRIES = 3
+# The longest path of a unix socket (sun_path is 108 bytes on Linux, with its terminating NUL).
+MAX_SOCKET_PATH = 107
 
 
 class StackError(MlopsError):
@@ -33,7 +41,7 @@ class Ports:
 
 @dataclass(frozen=True)
 class Service:
-    """One process of the stack: its Procfile name, command, port and health check."""
+    """One process of the stack: its program name, command, port and health check."""
 
     name: str
     title: str
@@ -45,11 +53,16 @@ class Service:
     after: tuple[str, ...] = ()
     # The `up` option that changes the port, named in the error when the port is taken.
     option: str | None = None
+    # Seconds the service must stay up for its start to count (see START_SECONDS).
+    start_seconds: int = START_SECONDS
+    start_retries: int = START_RETRIES
+    # Seconds between SIGTERM and supervisord's SIGKILL of the service's process group.
+    stop_seconds: int = 10
 
 
 @dataclass(frozen=True)
 class StackPlan:
-    """Everything needed to write the Procfile and run the stack."""
+    """Everything needed to write the process manager's config and run the stack."""
 
     home: Path
     root: Path
@@ -62,7 +75,7 @@ class StackPlan:
 
     @property
     def stack_dir(self) -> Path:
-        """Generated files: Procfile, environment file, Prometheus config, pid file."""
+        """Generated files: supervisord's config, environment file, Prometheus config, pid file, events."""
         return self.home / "stack"
 
     @property
@@ -71,8 +84,9 @@ class StackPlan:
         return self.home / "logs"
 
     @property
-    def procfile(self) -> Path:
-        return self.stack_dir / "Procfile"
+    def config_file(self) -> Path:
+        """supervisord's config: one [program] per service."""
+        return self.stack_dir / "supervisord.conf"
 
     @property
     def env_file(self) -> Path:
@@ -82,12 +96,21 @@ class StackPlan:
     def pid_file(self) -> Path:
         return pid_file(self.home)
 
+    @property
+    def events_file(self) -> Path:
+        return events_file(self.home)
+
+    @property
+    def socket(self) -> Path:
+        """supervisord's XML-RPC socket."""
+        return socket_path(self.home, self.token)
+
     def log_path(self, name: str) -> Path:
         """The log file of one service."""
         return self.logs_dir / f"{name}.log"
 
     def service(self, name: str) -> Service:
-        """The service with this Procfile name."""
+        """The service with this program name."""
         for service in self.services:
             if service.name == name:
                 return service
@@ -97,6 +120,19 @@ class StackPlan:
 def pid_file(home: Path) -> Path:
     """Where a running `up` records its pid and its stack's marker."""
     return home / "stack" / "up.pid"
+
+
+def events_file(home: Path) -> Path:
+    """Where the stack records each state change of its services (one JSON object a line)."""
+    return home / "stack" / "events.jsonl"
+
+
+def socket_path(home: Path, token: str) -> Path:
+    """supervisord's unix socket: in MLOPS_HOME/stack, or the temporary folder when that path is too long."""
+    path = home.resolve() / "stack" / "supervisor.sock"
+    if len(str(path).encode()) <= MAX_SOCKET_PATH:
+        return path
+    return Path(tempfile.gettempdir()) / f"rakuten-mlops-{token[:16]}.sock"
 
 
 def project_root() -> Path:

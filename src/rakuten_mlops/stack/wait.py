@@ -1,12 +1,16 @@
-"""`python -m rakuten_mlops.stack.wait [--timeout S] URL...`: exit 0 once every URL answers 200.
+"""`python -m rakuten_mlops.stack.wait [--timeout S] URL... [-- COMMAND...]`: wait until every URL answers 200.
 
-The Procfile runs it before a service that needs another server to have booted (the API
-needs MLflow, the deployments need Prefect); exit 1 after the timeout, which stops the stack.
+supervisord runs it in front of a service that needs another server to have booted (the API
+needs MLflow, the deployments need Prefect): once every URL answers, it replaces itself with
+COMMAND (exec), so the process supervisord watches is the service itself. After the timeout
+it exits 1, and supervisord starts it again.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from collections.abc import Sequence
 
@@ -29,11 +33,15 @@ def wait_all(urls: Sequence[str], timeout: float, interval: float = 0.5) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Wait for the URLs on the command line; print what is still missing on failure."""
+    """Wait for the URLs on the command line, then exec the command after `--` (if any)."""
     parser = argparse.ArgumentParser(prog="python -m rakuten_mlops.stack.wait", description=__doc__)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
     parser.add_argument("urls", nargs="+", metavar="URL")
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` is the service's own command line, never parsed here.
+    split = given.index("--") if "--" in given else len(given)
+    args = parser.parse_args(given[:split])
+    command = given[split + 1 :]
     print(f"waiting for {', '.join(args.urls)}", flush=True)
     started = time.monotonic()
     missing = wait_all(args.urls, args.timeout)
@@ -41,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gave up after {args.timeout:.0f} s: no answer from {', '.join(missing)}", flush=True)
         return 1
     print(f"ready after {time.monotonic() - started:.1f} s", flush=True)
+    if command:
+        os.execv(command[0], command)  # the service takes this process's place: same pid, same group
     return 0
 
 

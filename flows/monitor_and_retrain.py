@@ -33,6 +33,7 @@ from rakuten_mlops.monitoring.retraining import (
 )
 from rakuten_mlops.monitoring.runner import DriftCheck, run_drift_check
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.training.choices import TrainerName
 from rakuten_mlops.training.pipeline import TrainingSummary
 
 Action = Literal["skipped", "none", "alerted", "retrained_promoted", "retrained_not_promoted"]
@@ -226,7 +227,7 @@ def monitor_and_retrain(
     summary.reason = decision.reason
     logger.info(decision.reason)
     if decision.retrain:
-        trained = training_pipeline(trainer=trainer, promote=True)
+        trained = training_pipeline(trainer=TrainerName(trainer), promote=True)
         summary.training = trained
         summary.champion_version = trained.champion_version
         summary.reason = f"{decision.reason}; v{trained.model_version}: {trained.decision}"

@@ -55,10 +55,10 @@ def _measure(size: int, trainer: str, seed: int) -> dict[str, Any]:
         predicted = [str(p) for p in pipeline.predict(joined(test))]
         details: dict[str, Any] = {}
     else:
-        from rakuten_mlops.training.trainers import get_trainer
+        from rakuten_mlops.training.base import TrainerOptions
+        from rakuten_mlops.training.trainers import make_trainer
 
-        options: dict[str, Any] = {"device": "auto"} if trainer == "torch" else {}
-        model_trainer = get_trainer(trainer, **options)
+        model_trainer = make_trainer(trainer, TrainerOptions(device="auto"))
         model = model_trainer.fit(train["designation"].tolist(), train["description"].tolist(), y_train)
         fit_s = time.perf_counter() - start
         start = time.perf_counter()

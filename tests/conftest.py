@@ -17,7 +17,15 @@ from rakuten_mlops.testing.postgres import PostgresCluster
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-_ISOLATED_VARS = ("MLOPS_HOME", "DATABASE_URL", "MLFLOW_TRACKING_URI", "MODEL_NAME", "API_URL", "API_KEY")
+_ISOLATED_VARS = (
+    "MLOPS_HOME",
+    "DATABASE_URL",
+    "MLFLOW_TRACKING_URI",
+    "MODEL_NAME",
+    "API_URL",
+    "API_KEY",
+    "DASK_SCHEDULER_ADDRESS",
+)
 
 
 @pytest.fixture

@@ -1,0 +1,304 @@
+"""The time-budgeted search: Optuna's TPE proposes candidates, successive halving prunes them.
+
+Each candidate runs on a ninth, a third, then all of the training rows (rungs); after each rung
+Optuna's SuccessiveHalvingPruner keeps it only if it is among the best third at that rung. Jobs go
+to an executor (in process, or Dask workers through Prefect) and are handled as they finish, so a
+slow candidate never holds up the others. No job starts that would not end, with the winner's
+refit, inside the budget. Only the validation split is read: the test split never reaches here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from rakuten_mlops import progress
+from rakuten_mlops.errors import ModelError
+from rakuten_mlops.training.base import Family
+from rakuten_mlops.training.choices import SearchMode
+from rakuten_mlops.training.search.evaluate import Job, JobResult, SearchData, clear_feature_cache
+from rakuten_mlops.training.search.executors import Executor
+from rakuten_mlops.training.search.space import Params, Space, space_for, suggest
+
+# Ninths of the training rows per rung: steps 1, 3, 9 for the pruner (reduction factor 3).
+STEPS = (1, 3, 9)
+MIN_RUNG_ROWS = 300  # below this a rung says little; small catalogues skip it
+# A rung on 3x the rows costs a little more than 3x (liblinear, vocabulary growth).
+GROWTH_SLACK = 1.25
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What to search and for how long."""
+
+    mode: SearchMode
+    families: tuple[Family, ...]
+    budget_seconds: float
+    max_trials: int
+    patience: int  # stop after this many finished candidates without a better one
+    seed: int = 42
+    device: str = "cpu"
+
+    @classmethod
+    def default(
+        cls,
+        mode: SearchMode,
+        families: tuple[Family, ...],
+        train_rows: int,
+        budget_minutes: float | None = None,
+        seed: int = 42,
+        device: str = "cpu",
+    ) -> SearchPlan:
+        """The mode's budget, sized by the catalogue unless `budget_minutes` is given."""
+        if mode is SearchMode.OFF:
+            raise ModelError("search mode 'off' has no plan")
+        if budget_minutes is not None and budget_minutes <= 0:
+            raise ModelError(f"--budget-minutes must be positive, got {budget_minutes}")
+        # Quick: 68k training rows (the challenge's 85k listings) get 4 minutes, so the whole
+        # `train` ends within 5 on 2 cores (docs/BENCHMARKS.md); small catalogues get less.
+        per_row, low, high, trials, patience = (
+            (3.5e-3, 20.0, 240.0, 40, 15) if mode is SearchMode.QUICK else (2e-2, 60.0, 1800.0, 300, 60)
+        )
+        budget = (
+            budget_minutes * 60 if budget_minutes is not None else min(high, max(low, per_row * train_rows))
+        )
+        return cls(mode, families, budget, trials, patience, seed, device)
+
+
+@dataclass
+class Candidate:
+    """One row of the leaderboard: a candidate and how far it got."""
+
+    trial: int
+    params: Params
+    state: str = "running"  # complete | pruned | over_budget | failed
+    fraction: float = 0.0
+    validation_f1: float = float("nan")
+    validation_log_loss: float = float("nan")
+    temperature: float = 1.0
+    seconds: float = 0.0
+    full_seconds: float = 0.0  # featurize + fit of its last rung, cached or not: what a rerun costs
+    n_features: int = 0
+    train_rows: int = 0
+    started_s: float = 0.0
+    ended_s: float = 0.0
+    rung_f1: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    workers: list[str] = field(default_factory=list)  # host:pid of each rung's job
+
+    def as_row(self) -> dict[str, Any]:
+        """A flat leaderboard row."""
+        return {
+            "trial": self.trial,
+            "family": self.params.get("family"),
+            "state": self.state,
+            "fraction": round(self.fraction, 4),
+            "validation_f1": self.validation_f1,
+            "validation_log_loss": self.validation_log_loss,
+            "temperature": self.temperature,
+            "fit_seconds": round(self.seconds, 3),
+            "n_features": self.n_features,
+            "train_rows": self.train_rows,
+            "started_s": round(self.started_s, 3),
+            "ended_s": round(self.ended_s, 3),
+            **{f"f1@{k}": v for k, v in self.rung_f1.items()},
+            "error": self.error,
+            "workers": sorted(set(self.workers)),
+            "params": dict(self.params),
+        }
+
+
+@dataclass
+class SearchResult:
+    """The leaderboard (every candidate, in trial order) and the winner."""
+
+    mode: SearchMode
+    candidates: list[Candidate]
+    winner: Candidate
+    budget_seconds: float
+    seconds: float
+    workers: int
+
+    def leaderboard(self) -> list[dict[str, Any]]:
+        """Rows best first: finished candidates by validation F1, then the rest."""
+        order = sorted(self.candidates, key=_rank_key)
+        return [c.as_row() for c in order]
+
+
+def _rank_key(c: Candidate) -> tuple[float, float, float]:
+    f1 = c.validation_f1 if not math.isnan(c.validation_f1) else -1.0
+    return (-c.fraction, -f1, c.seconds)
+
+
+def _rungs(train_rows: int) -> list[tuple[int, float]]:
+    steps = [s for s in STEPS[:-1] if train_rows * s / STEPS[-1] >= MIN_RUNG_ROWS]
+    return [(s, s / STEPS[-1]) for s in (*steps, STEPS[-1])]
+
+
+def _study(seed: int, space: Space) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=8)
+    pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+    for params in space.starts:
+        study.enqueue_trial(dict(params), skip_if_exists=True)
+    return study
+
+
+class _Search:
+    """The state of one search run: the study, the jobs in flight and the leaderboard."""
+
+    def __init__(self, data: SearchData, plan: SearchPlan, executor: Executor) -> None:
+        self.data, self.plan, self.executor = data, plan, executor
+        self.space = space_for(plan.mode, plan.families)
+        self.study = _study(plan.seed, self.space)
+        self.rungs = _rungs(len(data.train_y))
+        self.start = time.monotonic()
+        self.deadline = self.start + plan.budget_seconds
+        self.candidates: dict[int, Candidate] = {}
+        self.trials: dict[int, optuna.trial.Trial] = {}
+        self.in_flight: dict[Any, tuple[int, int]] = {}  # handle -> (trial number, rung index)
+        self.seen: dict[str, int] = {}
+        self.costs: dict[int, list[float]] = {}  # each candidate's rung costs, first rung first
+        self.best = -math.inf
+        self.since_best = 0
+        self.stopping = False
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def refit_reserve(self) -> float:
+        """Time the winner's refit on train + validation will take, from its full-rung cost."""
+        done = [c for c in self.candidates.values() if c.state == "complete"]
+        if not done:
+            return 0.0
+        best = min(done, key=_rank_key)
+        n_train, n_val = len(self.data.train_y), len(self.data.validation_y)
+        return best.full_seconds * (n_train + n_val) / n_train * GROWTH_SLACK
+
+    def fits(self, estimate: float) -> bool:
+        return time.monotonic() + estimate + self.refit_reserve() <= self.deadline
+
+    def first_rung_estimate(self) -> float:
+        """The median first-rung cost so far (0 before any candidate came back)."""
+        firsts = sorted(costs[0] for costs in self.costs.values() if costs)
+        return firsts[len(firsts) // 2] if firsts else 0.0
+
+    def submit(self, trial: int, rung: int) -> None:
+        step, fraction = self.rungs[rung]
+        job = Job(trial, self.candidates[trial].params, fraction, step, self.plan.seed, self.plan.device)
+        self.in_flight[self.executor.submit(job)] = (trial, rung)
+
+    def ask(self) -> bool:
+        """Start a new candidate; False when the search should stop asking."""
+        if len(self.candidates) >= self.plan.max_trials or self.since_best >= self.plan.patience:
+            return False
+        if not self.fits(self.first_rung_estimate()):
+            return False
+        for _ in range(20):  # duplicates of finished candidates are told their score again
+            trial = self.study.ask()
+            params = suggest(trial, self.space)
+            key = repr(sorted(params.items()))
+            if key not in self.seen:
+                break
+            previous = self.candidates[self.seen[key]]
+            self.study.tell(trial, _told_value(previous), state=_optuna_state(previous.state))
+        else:
+            return False  # the space is exhausted
+        self.seen[key] = trial.number
+        self.trials[trial.number] = trial
+        self.candidates[trial.number] = Candidate(trial.number, params, started_s=self.elapsed())
+        self.costs[trial.number] = []
+        self.submit(trial.number, 0)
+        return True
+
+    def finish(self, candidate: Candidate, state: str) -> None:
+        candidate.state = state
+        candidate.ended_s = self.elapsed()
+        self.study.tell(self.trials.pop(candidate.trial), _told_value(candidate), state=_optuna_state(state))
+        if state == "complete" and candidate.validation_f1 > self.best + 1e-4:
+            self.best, self.since_best = candidate.validation_f1, 0
+        elif state in ("complete", "pruned"):
+            self.since_best += 1
+
+    def handle(self, result: JobResult, rung: int) -> None:
+        candidate = self.candidates[result.trial]
+        candidate.seconds += result.seconds
+        candidate.workers.append(result.worker)
+        if result.error is not None:
+            candidate.error = result.error
+            self.finish(candidate, "failed")
+            return
+        candidate.fraction, candidate.validation_f1 = result.fraction, result.validation_f1
+        candidate.validation_log_loss, candidate.temperature = result.validation_log_loss, result.temperature
+        candidate.n_features, candidate.train_rows = result.n_features, result.train_rows
+        candidate.full_seconds = result.featurize_seconds + result.fit_seconds
+        candidate.rung_f1[f"{result.fraction:.3f}"] = result.validation_f1
+        self.costs[result.trial].append(candidate.full_seconds)
+        if rung == len(self.rungs) - 1:
+            self.finish(candidate, "complete")
+            return
+        trial = self.trials[result.trial]
+        trial.report(result.validation_f1, result.step)
+        if trial.should_prune():
+            self.finish(candidate, "pruned")
+            return
+        growth = self.rungs[rung + 1][1] / self.rungs[rung][1]
+        if not self.fits(candidate.full_seconds * growth * GROWTH_SLACK):
+            self.finish(candidate, "over_budget")
+            return
+        self.submit(result.trial, rung + 1)
+
+    def run(self) -> SearchResult:
+        try:
+            while True:
+                while not self.stopping and len(self.in_flight) < self.executor.workers:
+                    if not self.ask():
+                        self.stopping = True
+                if not self.in_flight:
+                    break
+                handle = self.executor.next_done(list(self.in_flight))
+                _, rung = self.in_flight.pop(handle)
+                self.handle(self.executor.result(handle), rung)
+                finished = sum(c.state != "running" for c in self.candidates.values())
+                progress.report("search", finished, len(self.candidates))
+        finally:
+            clear_feature_cache()
+        candidates = [self.candidates[k] for k in sorted(self.candidates)]
+        usable = [c for c in candidates if c.state != "failed"]
+        if not usable:
+            errors = "; ".join(sorted({str(c.error) for c in candidates}))[:500]
+            raise ModelError(f"every search candidate failed ({errors}); train with --search off")
+        winner = min(usable, key=_rank_key)
+        return SearchResult(
+            self.plan.mode,
+            candidates,
+            winner,
+            self.plan.budget_seconds,
+            self.elapsed(),
+            self.executor.workers,
+        )
+
+
+def _told_value(candidate: Candidate) -> float | None:
+    # Optuna takes a value for a complete trial only; a pruned one keeps its last reported value.
+    return candidate.validation_f1 if candidate.state == "complete" else None
+
+
+def _optuna_state(state: str) -> optuna.trial.TrialState:
+    return {
+        "complete": optuna.trial.TrialState.COMPLETE,
+        "failed": optuna.trial.TrialState.FAIL,
+    }.get(state, optuna.trial.TrialState.PRUNED)
+
+
+def run_search(data: SearchData, plan: SearchPlan, executor: Executor) -> SearchResult:
+    """Search within the plan's budget; the winner is the best candidate on the validation split."""
+    return _Search(data, plan, executor).run()

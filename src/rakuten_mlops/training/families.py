@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.naive_bayes import ComplementNB
@@ -30,7 +31,11 @@ _ABSENT_SCORE = -1e4
 def _sklearn_classifier(spec: ClassifierSpec, seed: int, n_jobs: int) -> Any:
     p = dict(spec.params)
     if spec.family is Family.LINEAR_SVC:
-        return LinearSVC(C=float(p.get("C", 0.5)), max_iter=int(p.get("max_iter", 1000)), random_state=seed)
+        # tol 1e-3 instead of 1e-4: two thirds of the fit time on WordNet's char n-grams, the same F1 (0.8030).
+        return LinearSVC(
+            C=float(p.get("C", 0.5)), tol=float(p.get("tol", 1e-3)), max_iter=int(p.get("max_iter", 1000)),
+            random_state=seed,
+        )  # fmt: skip
     if spec.family is Family.LOGISTIC:
         # Multinomial SAG: lbfgs spent minutes in its own bookkeeping over n_features x n_classes
         # weights (217 s against 13 s on WordNet for the same F1).
@@ -90,12 +95,37 @@ def fit_head(
 
         settings = TorchSettings.from_mapping(spec.params)
         return train_head(matrix, y, n_classes, settings, seed=seed, device=device, on_epoch=on_epoch)
+    if spec.family is Family.LINEAR_SVC and n_jobs != 1 and len(np.unique(y)) > 2:
+        return _one_vs_rest_in_threads(spec, matrix, y, n_classes, seed, n_jobs)
     classifier = _sklearn_classifier(spec, seed, n_jobs)
     with warnings.catch_warnings():
         # A capped number of iterations is a choice of the search, not a fault to report per fit.
         warnings.simplefilter("ignore", ConvergenceWarning)
         classifier.fit(matrix, y)
     return linear_head(classifier, n_classes)
+
+
+def _one_vs_rest_in_threads(
+    spec: ClassifierSpec, matrix: sp.csr_matrix, y: np.ndarray, n_classes: int, seed: int, n_jobs: int
+) -> LinearHead:
+    """LinearSVC's one-vs-rest problems fitted in threads: liblinear runs one class at a time and
+    releases the GIL, so a refit on 2 cores takes half the time; each class solves the same problem
+    as inside LinearSVC."""
+    seen = np.unique(y)
+
+    def one(label: int) -> tuple[np.ndarray, float]:
+        binary = _sklearn_classifier(spec, seed, 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            binary.fit(matrix, (y == label).astype(np.int64))
+        return np.asarray(binary.coef_[0]), float(binary.intercept_[0])
+
+    fitted = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(int(label)) for label in seen)
+    coef = np.zeros((n_classes, matrix.shape[1]), dtype=np.float32)
+    intercept = np.full(n_classes, _ABSENT_SCORE, dtype=np.float32)
+    for label, (weights, bias) in zip(seen, fitted, strict=True):
+        coef[label], intercept[label] = weights, bias
+    return LinearHead.from_coef(coef, intercept)
 
 
 def torch_available() -> bool:

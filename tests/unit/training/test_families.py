@@ -90,3 +90,16 @@ def test_a_head_no_family_makes_cannot_be_explained_and_says_so(
     model.head = object()  # type: ignore[assignment]
     with pytest.raises(ModelError, match="cannot explain a head of type object"):
         explain(model, "peluche ours", None)
+
+
+def test_linear_svc_fitted_in_threads_is_the_same_model(
+    train_set: Listings, small_features: FeatureConfig
+) -> None:
+    from rakuten_mlops.features.vectorizers import TextFeaturizer
+
+    classes, y = prepare_labels(train_set.labels, len(train_set.labels))
+    matrix = TextFeaturizer(small_features).fit_transform(train_set.designations, train_set.descriptions)
+    spec = ClassifierSpec(Family.LINEAR_SVC, {"C": 0.5})
+    alone, threaded = (fit_head(spec, matrix, y, len(classes), n_jobs=n) for n in (1, 2))
+    assert np.allclose(alone.weights, threaded.weights, atol=1e-3)
+    assert np.array_equal(alone.scores(matrix).argmax(axis=1), threaded.scores(matrix).argmax(axis=1))

@@ -1,7 +1,8 @@
 """The time-budgeted search: Optuna's TPE proposes candidates, successive halving prunes them.
 
-Each candidate runs on a ninth, a third, then all of the training rows (rungs); after each rung
-Optuna's SuccessiveHalvingPruner keeps it only if it is among the best third at that rung. Jobs go
+The known-good starts (space.STARTS) are measured first, on all of the training rows. Then each
+candidate TPE proposes runs on a ninth, a third, then all of the training rows (rungs); after each
+rung Optuna's SuccessiveHalvingPruner keeps it only if it is among the best third there. Jobs go
 to an executor (in process, or Dask workers through Prefect) and are handled as they finish, so a
 slow candidate never holds up the others. No job starts that would not end, with the winner's
 refit, inside the budget. Only the validation split is read: the test split never reaches here.
@@ -43,6 +44,8 @@ class SearchPlan:
     patience: int  # stop after this many finished candidates without a better one
     seed: int = 42
     device: str = "cpu"
+    # Keep time for the winner's refit inside the budget (train does); off to compare search libraries alone.
+    reserve_refit: bool = True
 
     @classmethod
     def default(
@@ -155,9 +158,9 @@ def _study(seed: int, space: Space) -> optuna.Study:
 class _Search:
     """The state of one search run: the study, the jobs in flight and the leaderboard."""
 
-    def __init__(self, data: SearchData, plan: SearchPlan, executor: Executor) -> None:
+    def __init__(self, data: SearchData, plan: SearchPlan, executor: Executor, space: Space | None) -> None:
         self.data, self.plan, self.executor = data, plan, executor
-        self.space = space_for(plan.mode, plan.families)
+        self.space = space or space_for(plan.mode, plan.families)
         self.study = _study(plan.seed, self.space)
         self.rungs = _rungs(len(data.train_y))
         self.start = time.monotonic()
@@ -166,7 +169,7 @@ class _Search:
         self.trials: dict[int, optuna.trial.Trial] = {}
         self.in_flight: dict[Any, tuple[int, int]] = {}  # handle -> (trial number, rung index)
         self.seen: dict[str, int] = {}
-        self.costs: dict[int, list[float]] = {}  # each candidate's rung costs, first rung first
+        self.costs: dict[int, list[tuple[float, float]]] = {}  # each candidate's (fraction, seconds) per job
         self.best = -math.inf
         self.since_best = 0
         self.stopping = False
@@ -174,22 +177,33 @@ class _Search:
     def elapsed(self) -> float:
         return time.monotonic() - self.start
 
-    def refit_reserve(self) -> float:
-        """Time the winner's refit on train + validation will take, from its full-rung cost."""
-        done = [c for c in self.candidates.values() if c.state == "complete"]
-        if not done:
+    def refit_estimate(self, candidate: Candidate) -> float:
+        """Time a refit of this candidate on train + validation would take, from its last rung's cost."""
+        if candidate.fraction <= 0:
             return 0.0
-        best = min(done, key=_rank_key)
         n_train, n_val = len(self.data.train_y), len(self.data.validation_y)
-        return best.full_seconds * (n_train + n_val) / n_train * GROWTH_SLACK
+        return candidate.full_seconds / candidate.fraction * (n_train + n_val) / n_train * GROWTH_SLACK
 
-    def fits(self, estimate: float) -> bool:
-        return time.monotonic() + estimate + self.refit_reserve() <= self.deadline
+    def reserve(self, contender: Candidate | None = None) -> float:
+        """Time kept for the winner's refit: the best finished candidate's, or `contender`'s if larger."""
+        if not self.plan.reserve_refit:
+            return 0.0
+        done = [c for c in self.candidates.values() if c.state == "complete"]
+        best = self.refit_estimate(min(done, key=_rank_key)) if done else 0.0
+        return max(best, self.refit_estimate(contender) if contender else 0.0)
 
-    def first_rung_estimate(self) -> float:
-        """The median first-rung cost so far (0 before any candidate came back)."""
-        firsts = sorted(costs[0] for costs in self.costs.values() if costs)
-        return firsts[len(firsts) // 2] if firsts else 0.0
+    def fits(self, estimate: float, contender: Candidate | None = None) -> bool:
+        """Whether work of `estimate` seconds, then the refit, ends inside the budget."""
+        return time.monotonic() + estimate + self.reserve(contender) <= self.deadline
+
+    def job_estimate(self, fraction: float) -> float:
+        """The median cost of jobs on this share of the rows so far, else scaled from the others (0 at first)."""
+        jobs = [cost for costs in self.costs.values() for cost in costs]
+        same = sorted(cost for f, cost in jobs if f == fraction)
+        if same:
+            return same[len(same) // 2]
+        scaled = sorted(cost / f * fraction for f, cost in jobs)
+        return scaled[len(scaled) // 2] if scaled else 0.0
 
     def submit(self, trial: int, rung: int) -> None:
         step, fraction = self.rungs[rung]
@@ -200,7 +214,8 @@ class _Search:
         """Start a new candidate; False when the search should stop asking."""
         if len(self.candidates) >= self.plan.max_trials or self.since_best >= self.plan.patience:
             return False
-        if not self.fits(self.first_rung_estimate()):
+        start = len(self.candidates) < len(self.space.starts)
+        if not self.fits(self.job_estimate(self.rungs[-1][1] if start else self.rungs[0][1])):
             return False
         for _ in range(20):  # duplicates of finished candidates are told their score again
             trial = self.study.ask()
@@ -216,7 +231,9 @@ class _Search:
         self.trials[trial.number] = trial
         self.candidates[trial.number] = Candidate(trial.number, params, started_s=self.elapsed())
         self.costs[trial.number] = []
-        self.submit(trial.number, 0)
+        # A start is a strong configuration, not a guess: measured on all rows at once, it skips the
+        # subsample rungs (under a short budget they cost a third more than the answer).
+        self.submit(trial.number, len(self.rungs) - 1 if start else 0)
         return True
 
     def finish(self, candidate: Candidate, state: str) -> None:
@@ -241,7 +258,7 @@ class _Search:
         candidate.n_features, candidate.train_rows = result.n_features, result.train_rows
         candidate.full_seconds = result.featurize_seconds + result.fit_seconds
         candidate.rung_f1[f"{result.fraction:.3f}"] = result.validation_f1
-        self.costs[result.trial].append(candidate.full_seconds)
+        self.costs[result.trial].append((result.fraction, candidate.full_seconds))
         if rung == len(self.rungs) - 1:
             self.finish(candidate, "complete")
             return
@@ -251,7 +268,7 @@ class _Search:
             self.finish(candidate, "pruned")
             return
         growth = self.rungs[rung + 1][1] / self.rungs[rung][1]
-        if not self.fits(candidate.full_seconds * growth * GROWTH_SLACK):
+        if not self.fits(candidate.full_seconds * growth * GROWTH_SLACK, contender=candidate):
             self.finish(candidate, "over_budget")
             return
         self.submit(result.trial, rung + 1)
@@ -299,6 +316,8 @@ def _optuna_state(state: str) -> optuna.trial.TrialState:
     }.get(state, optuna.trial.TrialState.PRUNED)
 
 
-def run_search(data: SearchData, plan: SearchPlan, executor: Executor) -> SearchResult:
-    """Search within the plan's budget; the winner is the best candidate on the validation split."""
-    return _Search(data, plan, executor).run()
+def run_search(
+    data: SearchData, plan: SearchPlan, executor: Executor, space: Space | None = None
+) -> SearchResult:
+    """Search within the plan's budget (over the mode's space unless given); the best on validation wins."""
+    return _Search(data, plan, executor, space).run()

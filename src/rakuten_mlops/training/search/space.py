@@ -76,7 +76,7 @@ def _features(wide: bool) -> dict[str, Distribution]:
             "layout": Choice(("listing", "fields")),
             "word_ngrams": Choice(("1-1", "1-2")),
             "chars": Choice(("none", "designation", "listing")),
-            "char_ngrams": Choice(("2-5",)),
+            "char_ngrams": Choice(("2-4", "2-5")),
             "min_df": Choice((1, 2)),
             "sublinear_tf": Choice((1,)),
             "fold_accents": Choice((1,)),
@@ -120,15 +120,16 @@ def _families(wide: bool) -> dict[Family, dict[str, Distribution]]:
     return families
 
 
-_WORD = {"layout": "listing", "word_ngrams": "1-2", "chars": "none", "char_ngrams": "2-5"}
+_WORD = {"layout": "listing", "word_ngrams": "1-2", "chars": "none", "char_ngrams": "2-4"}
 _BASE = {"sublinear_tf": 1, "fold_accents": 1, "max_features": 0}
 STARTS: tuple[Params, ...] = (
-    # The fixed sklearn trainer's settings (the generator's measured best before any search).
-    {**_WORD, **_BASE, "min_df": 1, "family": "sgd_log", "sgd_log.alpha": 5e-6, "sgd_log.epochs": 5},
     # TF-IDF 1-2 grams + LinearSVC(C=0.5): the plain baseline real catalogues are compared with.
     {**_WORD, **_BASE, "min_df": 2, "family": "linear_svc", "linear_svc.C": 0.5},
-    # Word and character n-grams over the listing: the best on short real texts (WordNet glosses).
+    # Word and character n-grams over the listing: the best on short real texts (WordNet glosses:
+    # 0.803 against 0.756 on validation; 2-4 grams as good as 2-5 at a third of the featurizing time).
     {**_WORD, **_BASE, "chars": "listing", "min_df": 2, "family": "linear_svc", "linear_svc.C": 0.5},
+    # The fixed sklearn trainer's settings (the generator's measured best before any search).
+    {**_WORD, **_BASE, "min_df": 1, "family": "sgd_log", "sgd_log.alpha": 5e-6, "sgd_log.epochs": 5},
     {**_WORD, **_BASE, "min_df": 1, "family": "complement_nb", "complement_nb.alpha": 0.3},
 )
 

@@ -101,10 +101,13 @@ def _families(wide: bool) -> dict[Family, dict[str, Distribution]]:
         Family.SGD_HUBER: {"alpha": LogUniform(1e-6, 1e-4), "epochs": Choice((5, 10))},
         Family.COMPLEMENT_NB: {"alpha": LogUniform(0.01, 1.0)},
         Family.LOGISTIC: {"C": LogUniform(3.0, 100.0), "max_iter": Choice((10, 20))},
+        # AdamW updates every weight at every step, so on a CPU large batches and a small hidden layer
+        # keep an epoch over 68k listings within seconds; `full` (and a GPU) can afford more.
         Family.TORCH_MLP: {
-            "hidden": Choice((0, 256)),
+            "hidden": Choice((0, 128)),
             "epochs": Choice((3, 5)),
-            "lr": LogUniform(3e-3, 3e-2),
+            "batch_size": Choice((2048,)),
+            "lr": LogUniform(5e-3, 5e-2),
             "weight_decay": Choice((1e-6,)),
         },
     }
@@ -114,6 +117,7 @@ def _families(wide: bool) -> dict[Family, dict[str, Distribution]]:
         families[Family.TORCH_MLP] = {
             "hidden": Choice((0, 128, 256, 512)),
             "epochs": Choice((3, 5, 8)),
+            "batch_size": Choice((512, 2048)),
             "lr": LogUniform(1e-3, 5e-2),
             "weight_decay": Choice((0.0, 1e-6, 1e-5)),
         }

@@ -28,10 +28,11 @@ from rakuten_mlops.training.pipeline import (
     split_frames,
 )
 from rakuten_mlops.training.search.cluster import parallel_slots, search_task_runner
-from rakuten_mlops.training.search.driver import SearchResult, run_search
+from rakuten_mlops.training.search.driver import run_search
 from rakuten_mlops.training.search.evaluate import Job, JobResult, SearchData, evaluate_job
 from rakuten_mlops.training.search.executors import TaskExecutor
 from rakuten_mlops.training.search.leaderboard import winner_summary
+from rakuten_mlops.training.search.results import SearchResult
 
 # Frames and models travel between tasks in memory: cache_policy=NONE skips hashing them.
 # MLflow and database I/O is retried; fitting a model is not.

@@ -55,7 +55,7 @@ def _space() -> Any:
 
 def _result(winner: dict[str, Any], temperature: float, f1: float, candidates: int, seconds: float) -> Any:
     from rakuten_mlops.training.choices import SearchMode
-    from rakuten_mlops.training.search.driver import Candidate, SearchResult
+    from rakuten_mlops.training.search.results import Candidate, SearchResult
 
     best = Candidate(0, winner, "complete", 1.0, f1, temperature=temperature)
     return SearchResult(SearchMode.QUICK, [best], best, 0.0, seconds, 1), candidates

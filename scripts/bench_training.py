@@ -95,8 +95,9 @@ def _search(parts: dict[str, Any], mode: str, budget_minutes: float | None, seed
     from rakuten_mlops.training.choices import SearchMode
     from rakuten_mlops.training.pipeline import plan_search
     from rakuten_mlops.training.search.cluster import parallel_slots, search_task_runner
-    from rakuten_mlops.training.search.driver import SearchResult, run_search
+    from rakuten_mlops.training.search.driver import run_search
     from rakuten_mlops.training.search.executors import TaskExecutor
+    from rakuten_mlops.training.search.results import SearchResult
 
     @flow(name="bench-search", task_runner=search_task_runner())
     def bench_search() -> SearchResult:

@@ -12,9 +12,10 @@ from rakuten_mlops.training.base import Family
 from rakuten_mlops.training.choices import SearchMode
 from rakuten_mlops.training.families import torch_available
 from rakuten_mlops.training.pipeline import plan_search, refit_winner, search_families
-from rakuten_mlops.training.search.driver import SearchPlan, SearchResult, run_search
+from rakuten_mlops.training.search.driver import run_search
 from rakuten_mlops.training.search.evaluate import SearchData
 from rakuten_mlops.training.search.executors import InlineExecutor
+from rakuten_mlops.training.search.results import SearchPlan, SearchResult
 from rakuten_mlops.training.search.space import STARTS, decode, space_for, suggest
 
 SKLEARN_FAMILIES = tuple(f for f in Family if f is not Family.TORCH_MLP)

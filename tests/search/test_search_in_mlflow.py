@@ -16,9 +16,10 @@ from rakuten_mlops.registry import Registry
 from rakuten_mlops.training.base import Family
 from rakuten_mlops.training.choices import SearchMode
 from rakuten_mlops.training.pipeline import TrainedModel, gate_and_promote, log_training_run, refit_winner
-from rakuten_mlops.training.search.driver import SearchPlan, run_search
+from rakuten_mlops.training.search.driver import run_search
 from rakuten_mlops.training.search.evaluate import SearchData
 from rakuten_mlops.training.search.executors import InlineExecutor
+from rakuten_mlops.training.search.results import SearchPlan
 
 FAMILIES = (Family.LINEAR_SVC, Family.SGD_LOG, Family.COMPLEMENT_NB)
 

@@ -20,9 +20,10 @@ from rakuten_mlops.testing.processes import free_port
 from rakuten_mlops.training.base import Family
 from rakuten_mlops.training.choices import SearchMode
 from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, refit_winner, split_frames
-from rakuten_mlops.training.search.driver import SearchPlan, run_search
+from rakuten_mlops.training.search.driver import run_search
 from rakuten_mlops.training.search.evaluate import SearchData
 from rakuten_mlops.training.search.executors import InlineExecutor
+from rakuten_mlops.training.search.results import SearchPlan
 
 
 @pytest.fixture(scope="module")

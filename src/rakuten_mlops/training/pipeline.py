@@ -33,9 +33,9 @@ from rakuten_mlops.training.explain import top_terms
 from rakuten_mlops.training.families import torch_available
 from rakuten_mlops.training.model import TextClassifierModel
 from rakuten_mlops.training.pyfunc import log_model
-from rakuten_mlops.training.search.driver import SearchPlan, SearchResult
 from rakuten_mlops.training.search.evaluate import SearchData
 from rakuten_mlops.training.search.leaderboard import log_search
+from rakuten_mlops.training.search.results import SearchPlan, SearchResult
 from rakuten_mlops.training.search.space import decode
 from rakuten_mlops.training.trainers import make_trainer
 

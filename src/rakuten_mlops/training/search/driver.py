@@ -13,129 +13,22 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 
 from rakuten_mlops import progress
 from rakuten_mlops.errors import ModelError
-from rakuten_mlops.training.base import Family
-from rakuten_mlops.training.choices import SearchMode
 from rakuten_mlops.training.search.evaluate import Job, JobResult, SearchData, clear_feature_cache
 from rakuten_mlops.training.search.executors import Executor
-from rakuten_mlops.training.search.space import Params, Space, space_for, suggest
+from rakuten_mlops.training.search.results import Candidate, SearchPlan, SearchResult, rank_key
+from rakuten_mlops.training.search.space import Space, space_for, suggest
 
 # Ninths of the training rows per rung: steps 1, 3, 9 for the pruner (reduction factor 3).
 STEPS = (1, 3, 9)
 MIN_RUNG_ROWS = 300  # below this a rung says little; small catalogues skip it
 # A rung on 3x the rows costs a little more than 3x (liblinear, vocabulary growth).
 GROWTH_SLACK = 1.25
-
-
-@dataclass(frozen=True)
-class SearchPlan:
-    """What to search and for how long."""
-
-    mode: SearchMode
-    families: tuple[Family, ...]
-    budget_seconds: float
-    max_trials: int
-    patience: int  # stop after this many finished candidates without a better one
-    seed: int = 42
-    device: str = "cpu"
-    # Keep time for the winner's refit inside the budget (train does); off to compare search libraries alone.
-    reserve_refit: bool = True
-
-    @classmethod
-    def default(
-        cls,
-        mode: SearchMode,
-        families: tuple[Family, ...],
-        train_rows: int,
-        budget_minutes: float | None = None,
-        seed: int = 42,
-        device: str = "cpu",
-    ) -> SearchPlan:
-        """The mode's budget, sized by the catalogue unless `budget_minutes` is given."""
-        if mode is SearchMode.OFF:
-            raise ModelError("search mode 'off' has no plan")
-        if budget_minutes is not None and budget_minutes <= 0:
-            raise ModelError(f"--budget-minutes must be positive, got {budget_minutes}")
-        # Quick: 68k training rows (the challenge's 85k listings) get 4 minutes, so the whole
-        # `train` ends within 5 on 2 cores (docs/BENCHMARKS.md); small catalogues get less.
-        per_row, low, high, trials, patience = (
-            (3.5e-3, 20.0, 240.0, 40, 15) if mode is SearchMode.QUICK else (2e-2, 60.0, 1800.0, 300, 60)
-        )
-        budget = (
-            budget_minutes * 60 if budget_minutes is not None else min(high, max(low, per_row * train_rows))
-        )
-        return cls(mode, families, budget, trials, patience, seed, device)
-
-
-@dataclass
-class Candidate:
-    """One row of the leaderboard: a candidate and how far it got."""
-
-    trial: int
-    params: Params
-    state: str = "running"  # complete | pruned | over_budget | failed
-    fraction: float = 0.0
-    validation_f1: float = float("nan")
-    validation_log_loss: float = float("nan")
-    temperature: float = 1.0
-    seconds: float = 0.0
-    full_seconds: float = 0.0  # featurize + fit of its last rung, cached or not: what a rerun costs
-    n_features: int = 0
-    train_rows: int = 0
-    started_s: float = 0.0
-    ended_s: float = 0.0
-    rung_f1: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
-    workers: list[str] = field(default_factory=list)  # host:pid of each rung's job
-
-    def as_row(self) -> dict[str, Any]:
-        """A flat leaderboard row."""
-        return {
-            "trial": self.trial,
-            "family": self.params.get("family"),
-            "state": self.state,
-            "fraction": round(self.fraction, 4),
-            "validation_f1": self.validation_f1,
-            "validation_log_loss": self.validation_log_loss,
-            "temperature": self.temperature,
-            "fit_seconds": round(self.seconds, 3),
-            "n_features": self.n_features,
-            "train_rows": self.train_rows,
-            "started_s": round(self.started_s, 3),
-            "ended_s": round(self.ended_s, 3),
-            **{f"f1@{k}": v for k, v in self.rung_f1.items()},
-            "error": self.error,
-            "workers": sorted(set(self.workers)),
-            "params": dict(self.params),
-        }
-
-
-@dataclass
-class SearchResult:
-    """The leaderboard (every candidate, in trial order) and the winner."""
-
-    mode: SearchMode
-    candidates: list[Candidate]
-    winner: Candidate
-    budget_seconds: float
-    seconds: float
-    workers: int
-
-    def leaderboard(self) -> list[dict[str, Any]]:
-        """Rows best first: finished candidates by validation F1, then the rest."""
-        order = sorted(self.candidates, key=_rank_key)
-        return [c.as_row() for c in order]
-
-
-def _rank_key(c: Candidate) -> tuple[float, float, float]:
-    f1 = c.validation_f1 if not math.isnan(c.validation_f1) else -1.0
-    return (-c.fraction, -f1, c.seconds)
 
 
 def _rungs(train_rows: int) -> list[tuple[int, float]]:
@@ -189,7 +82,7 @@ class _Search:
         if not self.plan.reserve_refit:
             return 0.0
         done = [c for c in self.candidates.values() if c.state == "complete"]
-        best = self.refit_estimate(min(done, key=_rank_key)) if done else 0.0
+        best = self.refit_estimate(min(done, key=rank_key)) if done else 0.0
         return max(best, self.refit_estimate(contender) if contender else 0.0)
 
     def fits(self, estimate: float, contender: Candidate | None = None) -> bool:
@@ -293,7 +186,7 @@ class _Search:
         if not usable:
             errors = "; ".join(sorted({str(c.error) for c in candidates}))[:500]
             raise ModelError(f"every search candidate failed ({errors}); train with --search off")
-        winner = min(usable, key=_rank_key)
+        winner = min(usable, key=rank_key)
         return SearchResult(
             self.plan.mode,
             candidates,

@@ -18,7 +18,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
-from rakuten_mlops.training.search.driver import Candidate, SearchResult
+from rakuten_mlops.training.search.results import Candidate, SearchResult
 
 LEADERBOARD_ARTIFACT = "search/leaderboard.json"
 _MAX_PARAM_CHARS = 500  # MLflow's limit on a param value is 6,000; ours are short settings

@@ -182,7 +182,8 @@ def _measure(name: str, size: int, trainer: str, seed: int, budget_minutes: floa
 def _run_isolated(args: list[str], label: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter, with a wall-clock cap."""
     # A shared machine can be slow to start the temporary Prefect server: give it two minutes.
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": str(ROOT),
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PYTHONPATH": path,
            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}  # fmt: skip
     try:
         done = subprocess.run(

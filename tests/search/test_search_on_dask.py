@@ -14,7 +14,7 @@ import pytest
 from tests.tools import require_tool
 
 from rakuten_mlops.config import Settings, get_settings
-from rakuten_mlops.data.ingestion import ingest_rakuten
+from rakuten_mlops.data.ingestion import ingest_rakuten, ingest_sample
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.testing.processes import ServiceProcess, free_port
 
@@ -100,3 +100,22 @@ def test_candidates_run_on_the_cluster_at_dask_scheduler_address(
     # Every job ran in one of the two worker processes, none in this one; both took work.
     assert pids <= set(worker_pids) and os.getpid() not in pids
     assert len(pids) == 2, where
+
+
+def test_a_scheduler_that_does_not_answer_fails_the_run_in_one_sentence(
+    settings: Settings, real_frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.pipeline_flow import training_pipeline
+    from rakuten_mlops.errors import ConfigError
+    from rakuten_mlops.registry import Registry
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", f"tcp://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    ingest_sample(engine, 600, seed=1)
+    engine.dispose()
+    state = training_pipeline(budget_minutes=0.2, return_state=True)
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, ConfigError) and "does not answer" in str(error) and "unset" in str(error)
+    assert Registry.from_uri(settings.tracking_uri, settings.model_name).champion() is None

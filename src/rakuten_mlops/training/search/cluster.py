@@ -17,6 +17,9 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from rakuten_mlops.config import get_settings
+from rakuten_mlops.errors import ConfigError
+
+CONNECT_SECONDS = 10  # how long a flow run waits for the scheduler at DASK_SCHEDULER_ADDRESS
 
 
 def local_cluster() -> dict[str, Any]:
@@ -38,7 +41,7 @@ class SearchTaskRunner(DaskTaskRunner):
 
     def __init__(self, address: str | None = None) -> None:
         if address:
-            super().__init__(address=address)
+            super().__init__(address=address, client_kwargs={"timeout": CONNECT_SECONDS})
         else:
             super().__init__(cluster_kwargs=local_cluster())
 
@@ -57,7 +60,14 @@ def parallel_slots() -> int:
     context = FlowRunContext.get()
     runner: Any = context.task_runner if context is not None else None
     if isinstance(runner, DaskTaskRunner):
-        threads: dict[str, int] = runner.client.nthreads()  # type: ignore[no-untyped-call]
+        try:
+            client = runner.client  # connects (or starts the local cluster) on first use
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(
+                f"the Dask scheduler at DASK_SCHEDULER_ADDRESS={runner.address} does not answer ({exc}); "
+                "start it, or unset DASK_SCHEDULER_ADDRESS to search on a local cluster"
+            ) from None
+        threads: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
         return max(1, sum(threads.values()))
     if isinstance(runner, ThreadPoolTaskRunner):  # e.g. a flow run given another runner in a test
         return max(1, min(os.cpu_count() or 1, int(runner._max_workers)))

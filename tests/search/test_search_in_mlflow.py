@@ -60,8 +60,9 @@ def test_candidates_are_nested_runs_and_the_leaderboard_an_artifact(
     mlflow.set_tracking_uri(settings.tracking_uri)
     local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="search/leaderboard.json")
     rows = json.loads(Path(local).read_text(encoding="utf-8"))
-    assert rows[0]["trial"] == winner.trial and len(rows) == 5
-    assert rows == sorted(rows, key=lambda r: (-r["fraction"], -(r["validation_f1"] or -1), r["fit_seconds"]))
+    assert rows[0]["trial"] == winner.trial and rows[0]["chosen"] and len(rows) == 5
+    rest = rows[1:]
+    assert rest == sorted(rest, key=lambda r: (-r["fraction"], -(r["validation_f1"] or -1), r["fit_seconds"]))
 
 
 def test_a_worse_challenger_from_the_search_is_refused_by_the_gate(

@@ -1,8 +1,9 @@
 """The time-budgeted search: Optuna's TPE proposes candidates, successive halving prunes them.
 
-The known-good starts (space.STARTS) are measured first, on all of the training rows. Then each
-candidate TPE proposes runs on a ninth, a third, then all of the training rows (rungs); after each
-rung Optuna's SuccessiveHalvingPruner keeps it only if it is among the best third there. Jobs go
+The known-good starts (space.STARTS) are measured first: on a ninth of the training rows, then,
+unless the pruner stops them there, on all of them. Then each candidate TPE proposes runs on a
+ninth, a third, then all of the training rows (rungs); after each rung Optuna's
+SuccessiveHalvingPruner keeps it only if it is among the best third there. Jobs go
 to an executor (in process, or Dask workers through Prefect) and are handled as they finish, so a
 slow candidate never holds up the others. No job starts that would not end, with the winner's
 refit, inside the budget. Only the validation split is read: the test split never reaches here.
@@ -21,7 +22,7 @@ from rakuten_mlops import progress
 from rakuten_mlops.errors import ModelError
 from rakuten_mlops.training.search.evaluate import Job, JobResult, SearchData, clear_feature_cache
 from rakuten_mlops.training.search.executors import Executor
-from rakuten_mlops.training.search.results import Candidate, SearchPlan, SearchResult, rank_key
+from rakuten_mlops.training.search.results import Candidate, SearchPlan, SearchResult, choose_winner, rank_key
 from rakuten_mlops.training.search.space import Space, space_for, suggest
 
 # Ninths of the training rows per rung: steps 1, 3, 9 for the pruner (reduction factor 3).
@@ -63,6 +64,7 @@ class _Search:
         self.in_flight: dict[Any, tuple[int, int]] = {}  # handle -> (trial number, rung index)
         self.seen: dict[str, int] = {}
         self.costs: dict[int, list[tuple[float, float]]] = {}  # each candidate's (fraction, seconds) per job
+        self.starts: set[int] = set()  # trial numbers of the space's starts
         self.best = -math.inf
         self.since_best = 0
         self.stopping = False
@@ -108,7 +110,7 @@ class _Search:
         if len(self.candidates) >= self.plan.max_trials or self.since_best >= self.plan.patience:
             return False
         start = len(self.candidates) < len(self.space.starts)
-        if not self.fits(self.job_estimate(self.rungs[-1][1] if start else self.rungs[0][1])):
+        if not self.fits(self.job_estimate(self.rungs[0][1])):
             return False
         for _ in range(20):  # duplicates of finished candidates are told their score again
             trial = self.study.ask()
@@ -124,10 +126,15 @@ class _Search:
         self.trials[trial.number] = trial
         self.candidates[trial.number] = Candidate(trial.number, params, started_s=self.elapsed())
         self.costs[trial.number] = []
-        # A start is a strong configuration, not a guess: measured on all rows at once, it skips the
-        # subsample rungs (under a short budget they cost a third more than the answer).
-        self.submit(trial.number, len(self.rungs) - 1 if start else 0)
+        if start:
+            self.starts.add(trial.number)
+        self.submit(trial.number, 0)
         return True
+
+    def next_rung(self, trial: int, rung: int) -> int:
+        """A start is a strong configuration, not a guess: after the first rung (which measures its
+        cost and lets the pruner compare it with the other starts) it goes straight to all rows."""
+        return len(self.rungs) - 1 if trial in self.starts else rung + 1
 
     def finish(self, candidate: Candidate, state: str) -> None:
         candidate.state = state
@@ -160,11 +167,12 @@ class _Search:
         if trial.should_prune():
             self.finish(candidate, "pruned")
             return
-        growth = self.rungs[rung + 1][1] / self.rungs[rung][1]
+        following = self.next_rung(result.trial, rung)
+        growth = self.rungs[following][1] / self.rungs[rung][1]
         if not self.fits(candidate.full_seconds * growth * GROWTH_SLACK, contender=candidate):
             self.finish(candidate, "over_budget")
             return
-        self.submit(result.trial, rung + 1)
+        self.submit(result.trial, following)
 
     def run(self) -> SearchResult:
         try:
@@ -186,7 +194,7 @@ class _Search:
         if not usable:
             errors = "; ".join(sorted({str(c.error) for c in candidates}))[:500]
             raise ModelError(f"every search candidate failed ({errors}); train with --search off")
-        winner = min(usable, key=rank_key)
+        winner = choose_winner(usable, len(self.data.validation_y))
         return SearchResult(
             self.plan.mode,
             candidates,

@@ -107,12 +107,29 @@ class SearchResult:
     workers: int
 
     def leaderboard(self) -> list[dict[str, Any]]:
-        """Rows best first: finished candidates by validation F1, then the rest."""
-        order = sorted(self.candidates, key=rank_key)
-        return [c.as_row() for c in order]
+        """Rows with the winner first, then finished candidates by validation F1, then the rest."""
+        order = sorted(self.candidates, key=lambda c: (c is not self.winner, *rank_key(c)))
+        return [{**c.as_row(), "chosen": c is self.winner} for c in order]
 
 
 def rank_key(c: Candidate) -> tuple[float, float, float]:
     """Sort key of the leaderboard: furthest rung first, then validation F1, then the cheaper."""
     f1 = c.validation_f1 if not math.isnan(c.validation_f1) else -1.0
     return (-c.fraction, -f1, c.seconds)
+
+
+# Candidates within half a standard error of the best validation F1 are as good as it: the cheapest
+# of them wins (it refits and serves faster). Half, not the usual one, because a catalogue's
+# validation split is large and a full error would give away real gains.
+TIE_STANDARD_ERRORS = 0.5
+
+
+def choose_winner(candidates: list[Candidate], validation_rows: int) -> Candidate:
+    """The cheapest finished candidate as good as the best on validation; else the one that got furthest."""
+    complete = [c for c in candidates if c.state == "complete"]
+    if not complete:
+        return min(candidates, key=rank_key)
+    best = max(c.validation_f1 for c in complete)
+    margin = TIE_STANDARD_ERRORS * math.sqrt(max(best * (1 - best), 0.0) / max(validation_rows, 1))
+    close = [c for c in complete if c.validation_f1 >= best - margin]
+    return min(close, key=lambda c: (c.full_seconds, -c.validation_f1))

@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 from sklearn.pipeline import Pipeline
 
 from rakuten_mlops.errors import DataError, ModelError
+from rakuten_mlops.features.char_ngrams import CharNgramVectorizer
 from rakuten_mlops.features.fast_tfidf import fast_transform, supports
 from rakuten_mlops.features.text import clean_texts
 
@@ -91,7 +92,9 @@ def _make_vectorizer(config: FeatureConfig, kind: Kind) -> TfidfVectorizer | Pip
             dtype=np.float32,
         )
         return Pipeline([("hash", hasher), ("tfidf", TfidfTransformer(sublinear_tf=config.sublinear_tf))])
-    return TfidfVectorizer(
+    # Character n-grams: the same TF-IDF, counted once per distinct word (features/char_ngrams.py).
+    vectorizer = TfidfVectorizer if kind == "word" else CharNgramVectorizer
+    return vectorizer(
         analyzer=analyzer,
         ngram_range=ngrams,
         lowercase=False,  # clean_texts already lower-cased

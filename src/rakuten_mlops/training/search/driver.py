@@ -20,16 +20,24 @@ import optuna
 
 from rakuten_mlops import progress
 from rakuten_mlops.errors import ModelError
-from rakuten_mlops.training.search.evaluate import Job, JobResult, SearchData, clear_feature_cache
+from rakuten_mlops.training.search.evaluate import (
+    Job,
+    JobResult,
+    SearchData,
+    clear_feature_cache,
+    validation_share,
+)
 from rakuten_mlops.training.search.executors import Executor
-from rakuten_mlops.training.search.results import Candidate, SearchPlan, SearchResult, choose_winner, rank_key
+from rakuten_mlops.training.search.results import Candidate, SearchPlan, SearchResult, choose_winner
 from rakuten_mlops.training.search.space import Space, space_for, suggest
 
 # Ninths of the training rows per rung: steps 1, 3, 9 for the pruner (reduction factor 3).
 STEPS = (1, 3, 9)
 MIN_RUNG_ROWS = 300  # below this a rung says little; small catalogues skip it
-# A rung on 3x the rows costs a little more than 3x (liblinear, vocabulary growth).
-GROWTH_SLACK = 1.25
+# Fitting grows a little faster than the rows (liblinear, vocabulary growth): cost x ratio ** 1.1,
+# then a margin on the estimate.
+GROWTH_EXPONENT = 1.1
+GROWTH_SLACK = 1.15
 
 
 def _rungs(train_rows: int) -> list[tuple[int, float]]:
@@ -77,19 +85,26 @@ class _Search:
         if candidate.fraction <= 0:
             return 0.0
         n_train, n_val = len(self.data.train_y), len(self.data.validation_y)
-        return candidate.full_seconds / candidate.fraction * (n_train + n_val) / n_train * GROWTH_SLACK
+        ratio = (n_train + n_val) / n_train / candidate.fraction
+        return float(candidate.train_cost * ratio**GROWTH_EXPONENT * GROWTH_SLACK)
 
     def reserve(self, contender: Candidate | None = None) -> float:
         """Time kept for the winner's refit: the best finished candidate's, or `contender`'s if larger."""
         if not self.plan.reserve_refit:
             return 0.0
         done = [c for c in self.candidates.values() if c.state == "complete"]
-        best = self.refit_estimate(min(done, key=rank_key)) if done else 0.0
+        best = self.refit_estimate(choose_winner(done, len(self.data.validation_y))) if done else 0.0
         return max(best, self.refit_estimate(contender) if contender else 0.0)
 
     def fits(self, estimate: float, contender: Candidate | None = None) -> bool:
         """Whether work of `estimate` seconds, then the refit, ends inside the budget."""
         return time.monotonic() + estimate + self.reserve(contender) <= self.deadline
+
+    def rung_estimate(self, candidate: Candidate, fraction: float) -> float:
+        """What the candidate will cost on `fraction` of the training rows, from its last rung."""
+        grown = float(candidate.train_cost * (fraction / candidate.fraction) ** GROWTH_EXPONENT)
+        scored = candidate.validation_cost * validation_share(fraction) / validation_share(candidate.fraction)
+        return (grown + scored) * GROWTH_SLACK
 
     def job_estimate(self, fraction: float) -> float:
         """The median cost of jobs on this share of the rows so far, else scaled from the others (0 at first)."""
@@ -156,7 +171,8 @@ class _Search:
         candidate.fraction, candidate.validation_f1 = result.fraction, result.validation_f1
         candidate.validation_log_loss, candidate.temperature = result.validation_log_loss, result.temperature
         candidate.n_features, candidate.train_rows = result.n_features, result.train_rows
-        candidate.full_seconds = result.featurize_seconds + result.fit_seconds
+        candidate.train_cost, candidate.validation_cost = result.train_cost, result.validation_cost
+        candidate.full_seconds = result.train_cost + result.validation_cost
         candidate.rung_f1[f"{result.fraction:.3f}"] = result.validation_f1
         self.costs[result.trial].append((result.fraction, candidate.full_seconds))
         if rung == len(self.rungs) - 1:
@@ -168,8 +184,7 @@ class _Search:
             self.finish(candidate, "pruned")
             return
         following = self.next_rung(result.trial, rung)
-        growth = self.rungs[following][1] / self.rungs[rung][1]
-        if not self.fits(candidate.full_seconds * growth * GROWTH_SLACK, contender=candidate):
+        if not self.fits(self.rung_estimate(candidate, self.rungs[following][1]), contender=candidate):
             self.finish(candidate, "over_budget")
             return
         self.submit(result.trial, following)

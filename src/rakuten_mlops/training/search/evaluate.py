@@ -93,7 +93,11 @@ class Job:
 
 @dataclass(frozen=True)
 class JobResult:
-    """What one job measured; `error` is set (and the scores are NaN) when the candidate failed."""
+    """What one job measured; `error` is set (and the scores are NaN) when the candidate failed.
+
+    Costs are kept apart because they scale differently with the rung: featurizing and fitting the
+    training rows grow with their share, scoring the validation rows does not (much).
+    """
 
     trial: int
     step: int
@@ -101,18 +105,41 @@ class JobResult:
     validation_f1: float
     validation_log_loss: float
     temperature: float
-    featurize_seconds: float
-    fit_seconds: float
+    featurize_seconds: float  # fit_transform of the training rows
+    fit_seconds: float  # the classifier
+    transform_seconds: float  # transform the validation rows
+    score_seconds: float  # score them and fit the temperature
     train_rows: int
+    validation_rows: int
     n_features: int
-    cached: bool = False  # the matrices came from the cache: featurize_seconds was spent earlier
+    cached: bool = False  # the matrices came from the cache: their featurizing was paid earlier
     error: str | None = None
     worker: str = ""  # host:pid of the process that ran it (a Dask worker, or the flow's own process)
 
     @property
     def seconds(self) -> float:
-        """What this job cost: fitting, plus featurizing unless the matrices were cached."""
-        return self.fit_seconds + (0.0 if self.cached else self.featurize_seconds)
+        """What this job cost here: fitting and scoring, plus featurizing unless the matrices were cached."""
+        featurizing = 0.0 if self.cached else self.featurize_seconds + self.transform_seconds
+        return self.fit_seconds + self.score_seconds + featurizing
+
+    @property
+    def train_cost(self) -> float:
+        """Featurizing and fitting the training rows: what grows with the rung's share of them."""
+        return self.featurize_seconds + self.fit_seconds
+
+    @property
+    def validation_cost(self) -> float:
+        """Transforming and scoring the validation rows."""
+        return self.transform_seconds + self.score_seconds
+
+
+def validation_share(fraction: float) -> float:
+    """Share of the validation rows a rung scores on: a third at the first rung, all of them from the second.
+
+    Transforming the validation rows costs the same at every rung; on the first, with a ninth of the
+    training rows, it was most of a job's time (character n-grams), and a third ranks candidates as well.
+    """
+    return min(1.0, 3 * fraction)
 
 
 @dataclass
@@ -120,7 +147,9 @@ class _Features:
     train: sp.csr_matrix
     validation: sp.csr_matrix
     rows: np.ndarray
-    seconds: float
+    validation_rows: np.ndarray
+    train_seconds: float
+    validation_seconds: float
 
 
 class _FeatureCache:
@@ -174,23 +203,29 @@ def _featurize(data: SearchData, config: FeatureConfig, fraction: float, seed: i
     train = featurizer.fit_transform(
         [data.train_designations[i] for i in rows], [data.train_descriptions[i] for i in rows]
     )
-    validation = featurizer.transform(data.validation_designations, data.validation_descriptions)
-    return _Features(train, validation, rows, time.perf_counter() - start)
+    middle = time.perf_counter()
+    scored = stratified_subsample(data.validation_y, validation_share(fraction), seed)
+    validation = featurizer.transform(
+        [data.validation_designations[i] for i in scored], [data.validation_descriptions[i] for i in scored]
+    )
+    return _Features(train, validation, rows, scored, middle - start, time.perf_counter() - middle)
 
 
 def score_head(
     spec: ClassifierSpec, features: _Features, data: SearchData, seed: int, device: str
-) -> tuple[float, float, float, float]:
-    """Fit `spec` on the features; (validation weighted F1, calibrated log loss, temperature, fit seconds)."""
+) -> tuple[float, float, float, float, float]:
+    """Fit `spec` on the features: validation weighted F1, calibrated log loss, temperature, fit and score seconds."""
     start = time.perf_counter()
-    y = data.train_y[features.rows]
-    head = fit_head(spec, features.train, y, data.n_classes, seed=seed, device=device)
-    seconds = time.perf_counter() - start
+    head = fit_head(
+        spec, features.train, data.train_y[features.rows], data.n_classes, seed=seed, device=device
+    )
+    fitted = time.perf_counter()
+    truth = data.validation_y[features.validation_rows]
     scores = head.scores(features.validation)
-    predicted = scores.argmax(axis=1)
-    f1 = float(f1_score(data.validation_y, predicted, average="weighted", zero_division=0))
-    temperature = fit_temperature(scores, data.validation_y)
-    return f1, log_loss(scores, data.validation_y, temperature), temperature, seconds
+    f1 = float(f1_score(truth, scores.argmax(axis=1), average="weighted", zero_division=0))
+    temperature = fit_temperature(scores, truth)
+    loss = log_loss(scores, truth, temperature)
+    return f1, loss, temperature, fitted - start, time.perf_counter() - fitted
 
 
 def evaluate_job(data: SearchData, job: Job) -> JobResult:
@@ -199,12 +234,13 @@ def evaluate_job(data: SearchData, job: Job) -> JobResult:
     try:
         config, spec = decode(job.params)
         features, cached = _CACHE.get(data, config, job.fraction, job.seed)
-        f1, loss, temperature, fit_seconds = score_head(spec, features, data, job.seed, job.device)
+        f1, loss, temperature, fit_seconds, score_seconds = score_head(
+            spec, features, data, job.seed, job.device
+        )
     except (ModelError, DataError, ValueError, MemoryError) as exc:
         # e.g. an empty vocabulary after min_df pruning of a tiny subsample, or a device torch lacks
-        return JobResult(
-            job.trial, job.step, job.fraction, nan, nan, nan, 0.0, 0.0, 0, 0, error=str(exc)[:300]
-        )
+        failed = (nan, nan, nan, 0.0, 0.0, 0.0, 0.0, 0, 0, 0)
+        return JobResult(job.trial, job.step, job.fraction, *failed, error=str(exc)[:300], worker=where())
     return JobResult(
         job.trial,
         job.step,
@@ -212,9 +248,12 @@ def evaluate_job(data: SearchData, job: Job) -> JobResult:
         f1,
         loss,
         temperature,
-        features.seconds,
+        features.train_seconds,
         fit_seconds,
+        features.validation_seconds,
+        score_seconds,
         len(features.rows),
+        len(features.validation_rows),
         int(features.train.shape[1]),
         cached,
         worker=where(),

@@ -64,7 +64,9 @@ class Candidate:
     validation_log_loss: float = float("nan")
     temperature: float = 1.0
     seconds: float = 0.0
-    full_seconds: float = 0.0  # featurize + fit of its last rung, cached or not: what a rerun costs
+    full_seconds: float = 0.0  # its last rung's cost, cached or not: what a rerun would take
+    train_cost: float = 0.0  # of that: featurizing and fitting the training rows
+    validation_cost: float = 0.0  # of that: transforming and scoring the validation rows
     n_features: int = 0
     train_rows: int = 0
     started_s: float = 0.0

@@ -45,6 +45,7 @@ def ingest_source(
     path: str | None,
     text_columns: list[str] | None,
     label_column: str | None,
+    id_column: str | None = None,
 ) -> IngestionResult:
     """Ingest one source; a rejected file comes back as a result with status 'rejected'."""
     settings = get_settings()
@@ -59,7 +60,9 @@ def ingest_source(
             return ingest_rakuten(engine, Path(x_path), Path(y_path) if y_path else None, chunk_rows=chunk)
         if not path:
             raise ValidationError("csv", "the file is required", column="path")
-        return ingest_table(engine, Path(path), text_columns or [], label_column, chunk_rows=chunk)
+        return ingest_table(
+            engine, Path(path), text_columns or [], label_column, id_column=id_column, chunk_rows=chunk
+        )
     except ValidationError as exc:
         return IngestionResult.rejected_file(exc, kind)
 
@@ -75,8 +78,9 @@ def ingest(
     path: str | None = None,
     text_columns: list[str] | None = None,
     label_column: str | None = None,
+    id_column: str | None = None,
 ) -> IngestionResult | State[IngestionResult]:
-    """Ingest generated samples, the challenge's X/Y files, or any CSV/Parquet into the catalogue."""
+    """Ingest generated samples, the challenge's X/Y files, or any CSV/Parquet (keyed by `id_column`) into the catalogue."""
     migrate_database()
     result = ingest_source(
         kind,
@@ -88,16 +92,20 @@ def ingest(
         path=path,
         text_columns=text_columns,
         label_column=label_column,
+        id_column=id_column,
     )
     logger = get_run_logger()
     if result.status == "rejected":
         logger.error("rejected: %s", result.error)
         return Failed(message=result.error or "rejected", data=result)
+    for note in result.notes:
+        logger.info(note)
     logger.info(
-        "ingested %s: %d rows read, %d inserted, %d duplicates in %.1fs",
+        "ingested %s: %d rows read, %d inserted, %d updated, %d duplicates in %.1fs",
         result.source,
         result.rows_read,
         result.inserted,
+        result.updated,
         result.duplicates,
         result.duration_seconds,
     )

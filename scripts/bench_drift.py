@@ -73,8 +73,8 @@ def one_run(method: str, work: Path, scenario: str) -> dict[str, Any]:
     import evidently.presets  # noqa: F401  (imported before timing: it takes seconds by itself)
     import pandas as pd
 
-    from rakuten_mlops.monitoring import check_drift, compare_descriptors, compute_descriptors
-    from rakuten_mlops.monitoring.descriptors import describe_served
+    from rakuten_mlops.monitoring.descriptors import compute_descriptors, describe_served
+    from rakuten_mlops.monitoring.drift import check_drift, compare_descriptors
     from rakuten_mlops.training.model import TextClassifierModel
 
     reference = pd.read_parquet(work / "reference.parquet")
@@ -148,7 +148,7 @@ def prepare(work: Path, rows: int, train_rows: int) -> dict[str, float]:
     )
     train_seconds = time.perf_counter() - started
     model.save(work / "model.joblib")
-    from rakuten_mlops.monitoring import compute_descriptors
+    from rakuten_mlops.monitoring.descriptors import compute_descriptors
 
     columns = ["designation", "description"]
     reference = generate_listings(rows, seed=21)[columns]

@@ -12,7 +12,8 @@ PAGES = {
         st.Page("views/infrastructure.py", title="Infrastructure", icon=":material/dns:"),
     ],
     "Model lifecycle": [
-        st.Page("views/dataset.py", title="Dataset", icon=":material/database:"),
+        st.Page("views/dataset.py", title="Catalogue", icon=":material/database:"),
+        st.Page("views/datasets.py", title="Datasets", icon=":material/table_chart:"),
         st.Page("views/training.py", title="Training", icon=":material/model_training:"),
         st.Page("views/registry.py", title="Model registry", icon=":material/inventory_2:"),
     ],

@@ -11,6 +11,7 @@ import streamlit as st
 from managers.api import ApiManager
 from managers.base import probe_http
 from managers.database import DatabaseManager
+from managers.datasets import DatasetManager
 from managers.flows import FlowManager, LocalRunner, subprocess_env
 from managers.infrastructure import InfrastructureManager
 from managers.monitoring import MonitoringManager
@@ -38,6 +39,7 @@ class Managers:
     registry: RegistryManager
     flows: FlowManager
     database: DatabaseManager
+    datasets: DatasetManager
     monitoring: MonitoringManager
     infrastructure: InfrastructureManager
     links: dict[str, str]
@@ -66,6 +68,9 @@ def build(settings: Settings) -> Managers:
     timeout = {"connect_args": {"connect_timeout": 5}} if settings.db_url.startswith("postgresql") else {}
     engine = make_engine(settings.db_url, pool_pre_ping=True, **timeout)
     database = DatabaseManager(engine, settings.ingest_chunk_rows)
+    datasets = DatasetManager(
+        engine, settings.datasets_dir, settings.dataset_max_bytes, subprocess_env(runner_env)
+    )
     monitoring = MonitoringManager(engine, http, settings.prometheus_url, api)
     grafana = os.environ.get("GRAFANA_URL", "http://127.0.0.1:3000").rstrip("/")
     prefect_ui = os.environ.get("PREFECT_UI_URL") or (prefect_url.removesuffix("/api") if prefect_url else "")
@@ -91,6 +96,7 @@ def build(settings: Settings) -> Managers:
         registry,
         flows,
         database,
+        datasets,
         monitoring,
         infrastructure,
         {k: v for k, v in links.items() if v},

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.testing.postgres import PostgresCluster
+from rakuten_mlops.testing.processes import free_port
 
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -26,13 +27,18 @@ _ISOLATED_VARS = (
     "API_KEY",
     "DASK_SCHEDULER_ADDRESS",
 )
+# Services a test could reach through a default URL: each points at a free loopback port instead, so a
+# test never talks to an API, Prometheus or Grafana that happens to run on this machine.
+_SERVICE_URLS = ("API_URL", "PROMETHEUS_URL", "GRAFANA_URL")
 
 
 @pytest.fixture
 def mlops_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh MLOPS_HOME with every other setting at its default."""
+    """A fresh MLOPS_HOME with every other setting at its default, and no service reachable by default."""
     for name in _ISOLATED_VARS:
         monkeypatch.delenv(name, raising=False)
+    for name in _SERVICE_URLS:
+        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")
     home = tmp_path / "mlops"
     monkeypatch.setenv("MLOPS_HOME", str(home))
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout

@@ -11,6 +11,7 @@ import typer
 
 from rakuten_mlops.commands.common import apply_defaults
 from rakuten_mlops.commands.data import data_app, db_app, ingest_app
+from rakuten_mlops.commands.datasets import datasets_app
 from rakuten_mlops.commands.models import models_app, predict_command, train_command
 from rakuten_mlops.commands.monitor import alerts_app, monitor_command, traffic_command
 from rakuten_mlops.commands.serve import serve_command
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(data_app, name="data")
+app.add_typer(datasets_app, name="datasets")
 app.add_typer(models_app, name="models")
 app.add_typer(alerts_app, name="alerts")
 app.command("train")(train_command)

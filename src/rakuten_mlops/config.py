@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     model_poll_seconds: Annotated[float, Field(alias="MODEL_POLL_SECONDS", ge=0.0)] = 30.0
     # Off only to measure what the inference log costs (scripts/bench_serving.py); keep it on.
     inference_log: Annotated[bool, Field(alias="INFERENCE_LOG")] = True
+    # Past this many seconds on one batch the log's writer gives up on a database that hangs, and is replaced.
+    inference_log_write_timeout: Annotated[float, Field(alias="INFERENCE_LOG_WRITE_TIMEOUT", ge=1.0)] = 30.0
+    # Seconds a client may take between two pieces of a request body before it is answered 408.
+    api_body_timeout: Annotated[float, Field(alias="API_BODY_TIMEOUT", gt=0.0)] = 10.0
+    # Connections and requests one API worker handles at once; past this it answers 503 at once.
+    api_max_concurrency: Annotated[int, Field(alias="API_MAX_CONCURRENCY", ge=1)] = 1_000
 
     # Monitoring (the monitor-and-retrain flow and the API's drift gauges).
     # Share of monitored descriptors that must drift for the window to count as drifted.
@@ -58,6 +64,9 @@ class Settings(BaseSettings):
     drift_gauge_seconds: Annotated[float, Field(alias="DRIFT_GAUGE_SECONDS", ge=0.0)] = 30.0
     # The training search's candidates run on this Dask scheduler (tcp://host:8786); unset: a local cluster.
     dask_scheduler_address: Annotated[str | None, Field(alias="DASK_SCHEDULER_ADDRESS")] = None
+
+    # Datasets workbench: the largest file a user may add (CLI, control room and POST /datasets).
+    dataset_max_mb: Annotated[float, Field(alias="DATASET_MAX_MB", gt=0.0)] = 200.0
 
     @field_validator("mlops_home", mode="after")
     @classmethod
@@ -126,6 +135,16 @@ class Settings(BaseSettings):
     def spool_dir(self) -> Path:
         """Where the inference log spools rows while the database is down."""
         return self.mlops_home / "spool"
+
+    @property
+    def datasets_dir(self) -> Path:
+        """Where the datasets workbench keeps uploaded files, their rows, pipelines and run logs."""
+        return self.mlops_home / "datasets"
+
+    @property
+    def dataset_max_bytes(self) -> int:
+        """DATASET_MAX_MB in bytes."""
+        return int(self.dataset_max_mb * 1024 * 1024)
 
     @property
     def logs_dir(self) -> Path:

@@ -5,6 +5,15 @@ model in service. Each gate decision and its reason are written as tags on the v
 The champion history is an append-only list of events kept as a tag of the registered
 model; replaying it as a stack (promote pushes, rollback pops) gives the champion and what
 a rollback returns to.
+
+Moving the alias and recording the history are two calls, either of which can fail. So the
+event is written first as an intent tag, then the alias moves, then the event joins the history
+and the intent goes. Whatever stopped half-way is settled by the next call that reads the
+history: an intent whose alias moved is completed, one whose alias did not move is dropped.
+Champion and history always agree again after one call.
+
+Errors: MLflow's "not found" answers mean absent (`None`, `False`, `[]`); anything else (an
+unreachable or failing tracking server) is a RegistryError naming the tracking URI.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from mlflow.artifacts import download_artifacts
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from rakuten_mlops import tracking
 from rakuten_mlops.errors import ModelError, RegistryError
 
 if TYPE_CHECKING:
@@ -29,6 +39,8 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 HISTORY_TAG = "champion_history"
+INTENT_TAG = "champion_intent"  # a champion change under way (see the module docstring)
+REASON_CHARS = 500  # a reason longer than this is cut: the history tag must stay under MLflow's limit
 HISTORY_KEEP = 40  # events kept in the tag (MLflow caps tag values at a few kB)
 
 
@@ -97,40 +109,80 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def is_absent(exc: MlflowException) -> bool:
+    """Whether MLflow answered that what was asked for does not exist (rather than failing to answer)."""
+    if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+        return True
+    return exc.error_code == "INVALID_PARAMETER_VALUE" and "not found" in exc.message.lower()
+
+
+def failure_reason(exc: MlflowException) -> str:
+    """MLflow's error in a few words: the cause of a failed HTTP call, or the first line of the message."""
+    message = exc.message.strip()
+    lowered = message.lower()
+    if "connection refused" in lowered or "failed to establish a new connection" in lowered:
+        return "connection refused"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "no answer in time"
+    if "max retries exceeded" in lowered:
+        return "the server did not answer"
+    first = message.splitlines()[0] if message else exc.error_code
+    return first if len(first) <= 300 else first[:300] + "…"
+
+
 class Registry:
     """The registered model `name` in the MLflow registry reached by `client`."""
 
     def __init__(self, client: MlflowClient, name: str) -> None:
         self._client = client
         self.name = name
+        self.tracking_uri: str = client.tracking_uri
+        self.uri = tracking.display_uri(self.tracking_uri)  # for messages: no password
 
     @classmethod
-    def from_uri(cls, tracking_uri: str, name: str) -> Registry:
-        """A registry on a tracking URI (SQLite file, PostgreSQL or an MLflow server)."""
-        return cls(MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri), name)
+    def from_uri(cls, tracking_uri: str, name: str, *, check: bool = True) -> Registry:
+        """A registry on a tracking URI (SQLite file, PostgreSQL or an MLflow server), with bounded waits.
+
+        `check=False` defers the reachability check to the first call (the API starts while MLflow is down).
+        """
+        return cls(tracking.client(tracking_uri, check=check), name)
+
+    def _error(self, what: str, exc: MlflowException) -> RegistryError:
+        return RegistryError(
+            f"the MLflow registry at {self.uri} failed while {what} for model {self.name!r}: "
+            f"{failure_reason(exc)}"
+        )
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except MlflowException as exc:
-            raise RegistryError(f"{what} failed for model {self.name!r}: {exc.message}") from exc
+            raise self._error(what, exc) from exc
+
+    def _find(self, what: str, fn: Any, *args: Any) -> Any:
+        """Like _call, but None when MLflow answers that the thing does not exist."""
+        try:
+            return fn(*args)
+        except MlflowException as exc:
+            if is_absent(exc):
+                return None
+            raise self._error(what, exc) from exc
 
     # ------------------------------------------------------------ reading
 
     def exists(self) -> bool:
-        """Whether the registered model exists yet."""
-        try:
-            self._client.get_registered_model(self.name)
-            return True
-        except MlflowException:
-            return False
+        """Whether the registered model exists yet; RegistryError when the registry does not answer."""
+        return self._model() is not None
+
+    def _model(self) -> Any:
+        return self._find("reading the registered model", self._client.get_registered_model, self.name)
 
     def alias(self, alias: str) -> ModelVersion | None:
-        """The version behind an alias, or None."""
-        try:
-            return self._client.get_model_version_by_alias(self.name, alias)
-        except MlflowException:
-            return None
+        """The version behind an alias, or None when the alias (or the model) does not exist."""
+        found: ModelVersion | None = self._find(
+            f"reading the {alias} alias", self._client.get_model_version_by_alias, self.name, alias
+        )
+        return found
 
     def champion(self) -> ModelVersion | None:
         """The version in service, or None before the first promotion."""
@@ -151,19 +203,33 @@ class Registry:
         found = self._call("listing versions", self._client.search_model_versions, f"name='{self.name}'")
         return str(max(int(v.version) for v in found)) if found else None
 
+    def _version(self, version: str) -> ModelVersion:
+        """One version; a RegistryError that says so when it does not exist."""
+        found: ModelVersion | None = self._find(
+            f"reading version {version}", self._client.get_model_version, self.name, str(version)
+        )
+        if found is None:
+            raise RegistryError(f"model {self.name!r} has no version {version} in the registry at {self.uri}")
+        return found
+
     def version_info(self, version: str) -> VersionInfo:
         """One version with its aliases, tags and its run's metrics."""
-        found = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
-        return self._info(found, self._aliases())
+        return self._info(self._version(version), self._aliases())
 
     def _aliases(self) -> dict[str, list[str]]:
         aliases: dict[str, list[str]] = {}
-        for alias, version in self._client.get_registered_model(self.name).aliases.items():
+        model = self._model()
+        for alias, version in (model.aliases if model is not None else {}).items():
             aliases.setdefault(str(version), []).append(alias)
         return aliases
 
     def _info(self, v: ModelVersion, aliases: dict[str, list[str]]) -> VersionInfo:
-        metrics = self._client.get_run(v.run_id).data.metrics if v.run_id else {}
+        run = (
+            self._find(f"reading the run of version {v.version}", self._client.get_run, v.run_id)
+            if v.run_id
+            else None
+        )
+        metrics = run.data.metrics if run is not None else {}
         created = datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(timespec="seconds")
         return VersionInfo(
             str(v.version),
@@ -175,11 +241,26 @@ class Registry:
         )
 
     def history(self) -> list[dict[str, Any]]:
-        """Champion events, oldest first: version, action, at, reason, previous."""
-        if not self.exists():
+        """Champion events, oldest first: version, action, at, reason, previous (settling a change cut short)."""
+        model = self._model()
+        if model is None:
             return []
-        raw = self._client.get_registered_model(self.name).tags.get(HISTORY_TAG)
-        return list(json.loads(raw)) if raw else []
+        tags = dict(model.tags)
+        events = list(json.loads(tags[HISTORY_TAG])) if tags.get(HISTORY_TAG) else []
+        if INTENT_TAG in tags:
+            events = self._settle(json.loads(tags[INTENT_TAG]), events)
+        return events
+
+    def _settle(self, intent: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Finish a champion change whose alias moved, or forget one whose alias did not; the history."""
+        champion = self.champion()
+        moved = champion is not None and str(champion.version) == intent["version"]
+        if moved and (not events or events[-1] != intent):
+            events = self._write_history([*events, intent])
+        self._call(
+            "clearing the champion intent", self._client.delete_registered_model_tag, self.name, INTENT_TAG
+        )
+        return events
 
     # ------------------------------------------------------------ writing
 
@@ -232,56 +313,67 @@ class Registry:
 
     def promote(self, version: str, reason: str, action: str = "promote") -> None:
         """Make `version` the champion and record the event (the old champion stays for rollback)."""
-        self._call("reading the version", self._client.get_model_version, self.name, str(version))
+        self._version(version)
+        events = self.history()  # settles a change an earlier call left half-done
         current = self.champion()
         previous = str(current.version) if current else None
         if previous == str(version):
             return
-        self._call(
-            "moving the champion alias",
-            self._client.set_registered_model_alias,
-            self.name,
-            CHAMPION,
-            str(version),
-        )
-        self._append(
-            {"version": str(version), "action": action, "at": _now(), "reason": reason, "previous": previous}
+        self._change(
+            events, {"version": str(version), "action": action, "reason": reason, "previous": previous}
         )
 
     def rollback(self, reason: str = "manual rollback") -> str:
         """Give the champion alias back to the champion before the current one; return that version."""
-        stack = self.champion_stack()
+        events = self.history()
+        stack = replay(events)
         if len(stack) < 2:
             raise RegistryError(f"model {self.name!r} has no earlier champion to roll back to")
         current, target = stack[-1], stack[-2]
-        self._call(
-            "moving the champion alias", self._client.set_registered_model_alias, self.name, CHAMPION, target
-        )
-        self._append(
-            {"version": target, "action": "rollback", "at": _now(), "reason": reason, "previous": current}
-        )
+        self._change(events, {"version": target, "action": "rollback", "reason": reason, "previous": current})
         return target
+
+    def _change(self, events: list[dict[str, Any]], change: dict[str, Any]) -> None:
+        """Intent, alias, history: in that order, so that a failure at any step can be settled later."""
+        event = {**change, "reason": str(change["reason"])[:REASON_CHARS], "at": _now()}
+        self._call(
+            "recording the champion intent",
+            self._client.set_registered_model_tag,
+            self.name,
+            INTENT_TAG,
+            json.dumps(event),
+        )
+        self._call(
+            f"moving the champion alias to v{event['version']}",
+            self._client.set_registered_model_alias,
+            self.name,
+            CHAMPION,
+            event["version"],
+        )
+        try:
+            self._write_history([*events, event])
+            self._client.delete_registered_model_tag(self.name, INTENT_TAG)
+        except (MlflowException, RegistryError) as exc:
+            reason = failure_reason(exc) if isinstance(exc, MlflowException) else str(exc)
+            raise RegistryError(
+                f"v{event['version']} of {self.name!r} is now the champion, but recording it in the history "
+                f"at {self.uri} failed ({reason}); the next registry command completes the record"
+            ) from exc
 
     def champion_stack(self) -> list[str]:
         """Replay the history: promotions push a version, rollbacks pop one."""
-        stack: list[str] = []
-        for event in self.history():
-            if event["action"] == "rollback":
-                if stack:
-                    stack.pop()
-            elif not stack or stack[-1] != event["version"]:
-                stack.append(event["version"])
-        return stack
+        return replay(self.history())
 
-    def _append(self, event: dict[str, Any]) -> None:
-        events = [*self.history(), event][-HISTORY_KEEP:]
+    def _write_history(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        kept = events[-HISTORY_KEEP:]
         self._call(
             "recording the history",
             self._client.set_registered_model_tag,
             self.name,
             HISTORY_TAG,
-            json.dumps(events),
+            json.dumps(kept),
         )
+        return kept
 
     # ------------------------------------------------------------ models
 
@@ -303,7 +395,7 @@ class Registry:
 
     def run_tags(self, version: str) -> dict[str, str]:
         """Tags of the training run behind a version (rows per split, trainer, ingestion batches)."""
-        info = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
+        info = self._version(version)
         if not info.run_id:
             return {}
         return dict(
@@ -312,7 +404,7 @@ class Registry:
 
     def download_run_artifact(self, version: str, artifact_path: str, target: Path) -> Path:
         """Download one artifact of the training run behind a version into target."""
-        info = self._call(f"reading version {version}", self._client.get_model_version, self.name, version)
+        info = self._version(version)
         if not info.run_id:
             raise ModelError(f"version {version} of {self.name!r} has no MLflow run, so no {artifact_path}")
         try:
@@ -338,6 +430,18 @@ class Registry:
                 f"model {self.name!r} has no champion yet; train one first (rakuten-mlops train)"
             )
         return str(champion.version), self.load_model(str(champion.version))
+
+
+def replay(events: list[dict[str, Any]]) -> list[str]:
+    """The champion stack of a history: promotions push a version, rollbacks pop one."""
+    stack: list[str] = []
+    for event in events:
+        if event["action"] == "rollback":
+            if stack:
+                stack.pop()
+        elif not stack or stack[-1] != event["version"]:
+            stack.append(event["version"])
+    return stack
 
 
 def native_model_path(model_dir: Path) -> Path:

@@ -11,11 +11,14 @@ import streamlit as st
 
 from components.status import attempt
 from rakuten_mlops.data.ingestion import IngestionResult
-from rakuten_mlops.errors import DataError
+from rakuten_mlops.data.reading import preview_csv
 from services import Managers
 
 TEXT_GUESSES = ("designation", "title", "name", "description", "body", "text")
 LABEL_GUESSES = ("prdtypecode", "label", "category", "class")
+ID_GUESSES = ("productid", "product_id", "id", "sku", "ref", "reference")
+NO_LABEL = "(no label)"
+NO_ID = "(none: identify by text and label)"
 
 
 def _save(upload: Any, folder: Path) -> Path:
@@ -25,12 +28,15 @@ def _save(upload: Any, folder: Path) -> Path:
     return path
 
 
-def _preview(path: Path) -> pd.DataFrame:
-    """The first rows of an uploaded CSV, or a DataError saying why it cannot be read."""
-    try:
-        return pd.read_csv(path, nrows=5, dtype=str, encoding="utf-8")
-    except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
-        raise DataError(f"file {path.name} is not a readable UTF-8 CSV: {exc}") from exc
+def _preview(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """The first rows of an uploaded CSV as ingestion reads them, and a note on its delimiter."""
+    frame, layout = preview_csv(path)  # a ValidationError names the file and the problem
+    return frame, layout.note
+
+
+def _guess(options: list[str], columns: list[str], guesses: tuple[str, ...]) -> int:
+    guess = next((c for c in columns if c.lower() in guesses), None)
+    return options.index(guess) if guess else 0
 
 
 def _run(what: str, work: Callable[[Callable[[int, int | None], None]], IngestionResult]) -> None:
@@ -48,11 +54,13 @@ def _run(what: str, work: Callable[[Callable[[int, int | None], None]], Ingestio
 
 def _show_result(result: IngestionResult) -> None:
     summary = (
-        f"{result.rows_read:,} rows read · {result.inserted:,} inserted · {result.duplicates:,} duplicates · "
-        f"{result.rejected:,} rejected · {result.duration_seconds:.1f} s"
+        f"{result.rows_read:,} rows read · {result.inserted:,} inserted · {result.updated:,} updated · "
+        f"{result.duplicates:,} duplicates · {result.rejected:,} rejected · {result.duration_seconds:.1f} s"
     )
     if result.status == "succeeded":
         st.success(f"Ingested {result.source}: {summary}", icon=":material/check_circle:")
+        for note in result.notes:
+            st.info(note, icon=":material/info:")
     else:
         st.error(f"Rejected {result.source}: {result.error}", icon=":material/block:")
 
@@ -88,9 +96,12 @@ def ingest_form(m: Managers) -> None:
             st.caption("Upload a file, then say which columns hold the text and the label.")
             return
         path = _save(upload, uploads)
-        preview = attempt("Reading the file", _preview, path)
-        if preview is None:
+        read = attempt("Reading the file", _preview, path)
+        if read is None:
             return
+        preview, note = read
+        if note:
+            st.caption(note)
         st.dataframe(preview, hide_index=True)
         columns = list(preview.columns)
         texts = st.multiselect(
@@ -99,11 +110,23 @@ def ingest_form(m: Managers) -> None:
             default=[c for c in columns if c.lower() in TEXT_GUESSES][:2],
             key="csv-text",
         )
-        guess = next((c for c in columns if c.lower() in LABEL_GUESSES), None)
-        options = ["(no label)", *columns]
-        label = st.selectbox(
-            "Label column", options, index=options.index(guess) if guess else 0, key="csv-label"
+        a, b = st.columns(2)
+        labels = [NO_LABEL, *columns]
+        label = a.selectbox(
+            "Label column", labels, index=_guess(labels, columns, LABEL_GUESSES), key="csv-label"
+        )
+        ids = [NO_ID, *columns]
+        key = b.selectbox(
+            "Id column",
+            ids,
+            index=_guess(ids, columns, ID_GUESSES),
+            key="csv-id",
+            help="Each product's id in your catalogue: a row whose id is known updates that product.",
         )
         if st.button("Ingest CSV", key="ingest-csv", type="primary", disabled=not texts):
-            label_column = None if label == "(no label)" else label
-            _run(f"Ingesting {path.name}", lambda p: m.database.ingest_table(path, texts, label_column, p))
+            label_column = None if label == NO_LABEL else label
+            id_column = None if key == NO_ID else key
+            _run(
+                f"Ingesting {path.name}",
+                lambda p: m.database.ingest_table(path, texts, label_column, p, id_column=id_column),
+            )

@@ -5,37 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from pandas.errors import DatabaseError as PandasDatabaseError
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from managers.base import ServiceStatus, short_database_error
 from rakuten_mlops import progress
+from rakuten_mlops.data import catalogue
 from rakuten_mlops.data.ingestion import IngestionResult, ingest_rakuten, ingest_sample, ingest_table
 from rakuten_mlops.data.profiling import DataProfile, profile
 from rakuten_mlops.db import ensure_schema
 from rakuten_mlops.db.migrate import current_revision, head_revision
-from rakuten_mlops.db.models import IngestionBatch, Prediction, Product
 from rakuten_mlops.errors import DatabaseError, ValidationError
+from rakuten_mlops.monitoring import predictions
+from rakuten_mlops.monitoring.alerts import list_alerts
+from rakuten_mlops.monitoring.predictions import Traffic
+from rakuten_mlops.monitoring.store import recent_drift
 
 ProgressCallback = Callable[[int, int | None], None]
-
-
-@dataclass(frozen=True)
-class Traffic:
-    """Predictions served since a time, with their hourly counts."""
-
-    since: datetime
-    predictions: int
-    mean_confidence: float | None
-    mean_latency_ms: float | None
-    hourly: pd.DataFrame  # hour (UTC), predictions
 
 
 class DatabaseManager:
@@ -79,77 +71,32 @@ class DatabaseManager:
 
     def text_lengths(self, limit: int = 20_000) -> pd.DataFrame:
         """Character lengths of designation and description for up to `limit` listings."""
-        query = select(
-            Product.label,
-            func.length(Product.designation).label("designation"),
-            func.coalesce(func.length(Product.description), 0).label("description"),
-        ).limit(limit)
-        with self._errors("reading text lengths"), self._engine.connect() as connection:
-            return pd.read_sql(query, connection)
+        with self._errors("reading text lengths"):
+            return catalogue.text_lengths(self._engine, limit)
 
     def sample(
         self, *, label: str | None = None, contains: str | None = None, limit: int = 100
     ) -> pd.DataFrame:
         """Listings newest first, optionally of one label and containing a word in the designation."""
-        query = select(
-            Product.id,
-            Product.designation,
-            Product.description,
-            Product.label,
-            Product.batch_id,
-            Product.created_at,
-        ).order_by(Product.id.desc())
-        if label:
-            query = query.where(Product.label == label)
-        if contains:
-            query = query.where(Product.designation.ilike(f"%{contains}%"))
-        with self._errors("reading listings"), self._engine.connect() as connection:
-            return pd.read_sql(query.limit(limit), connection)
+        with self._errors("reading listings"):
+            return catalogue.listing_sample(self._engine, label=label, contains=contains, limit=limit)
 
     def batches(self, limit: int = 20) -> pd.DataFrame:
         """Ingestion attempts newest first, with their outcome and error."""
-        columns = [c for c in IngestionBatch.__table__.columns]
-        query = select(*columns).order_by(IngestionBatch.id.desc()).limit(limit)
-        with self._errors("reading ingestion batches"), self._engine.connect() as connection:
-            return pd.read_sql(query, connection)
+        with self._errors("reading ingestion batches"):
+            return catalogue.recent_batches(self._engine, limit)
 
-    def recent_predictions(self, limit: int = 50) -> pd.DataFrame:
-        """The newest predictions the API logged."""
-        query = (
-            select(
-                Prediction.created_at,
-                Prediction.designation,
-                Prediction.prdtypecode,
-                Prediction.confidence,
-                Prediction.model_version,
-                Prediction.latency_ms,
-                Prediction.request_id,
-            )
-            .order_by(Prediction.created_at.desc(), Prediction.id.desc())
-            .limit(limit)
-        )
-        with self._errors("reading predictions"), self._engine.connect() as connection:
-            return pd.read_sql(query, connection)
+    def recent_predictions(
+        self, limit: int = 50, *, contains: str | None = None, code: str | None = None
+    ) -> pd.DataFrame:
+        """The newest predictions the API logged, optionally searched by designation or predicted code."""
+        with self._errors("reading predictions"):
+            return predictions.recent_predictions(self._engine, limit, contains=contains, code=code)
 
     def traffic(self, since: datetime | None = None) -> Traffic:
         """Predictions served since `since` (default: today's midnight UTC) and their hourly counts."""
-        start = since or datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        query = select(Prediction.created_at, Prediction.confidence, Prediction.latency_ms).where(
-            Prediction.created_at >= start
-        )
-        with self._errors("reading today's traffic"), self._engine.connect() as connection:
-            frame = pd.read_sql(query, connection)
-        if frame.empty:
-            return Traffic(start, 0, None, None, pd.DataFrame({"hour": [], "predictions": []}))
-        hours = pd.to_datetime(frame["created_at"], utc=True).dt.floor("h")
-        hourly = hours.value_counts().sort_index().rename_axis("hour").reset_index(name="predictions")
-        return Traffic(
-            start,
-            len(frame),
-            round(float(frame["confidence"].mean()), 4),
-            round(float(frame["latency_ms"].mean()), 2),
-            hourly,
-        )
+        with self._errors("reading today's traffic"):
+            return predictions.traffic(self._engine, since)
 
     def ingest_sample(
         self, rows: int, seed: int, drift: bool = False, on_progress: ProgressCallback | None = None
@@ -177,12 +124,21 @@ class DatabaseManager:
         text_columns: list[str],
         label_column: str | None,
         on_progress: ProgressCallback | None = None,
+        *,
+        id_column: str | None = None,
     ) -> IngestionResult:
-        """Ingest any CSV or Parquet file given its text columns and its label column."""
+        """Ingest any CSV or Parquet file given its text columns, its label column and its id column, if any."""
         return self._ingest(
             "csv",
             on_progress,
-            lambda: ingest_table(self._engine, path, text_columns, label_column, chunk_rows=self._chunk_rows),
+            lambda: ingest_table(
+                self._engine,
+                path,
+                text_columns,
+                label_column,
+                id_column=id_column,
+                chunk_rows=self._chunk_rows,
+            ),
         )
 
     def _ingest(
@@ -206,35 +162,25 @@ class DatabaseManager:
     def activity(self, limit: int = 20) -> list[dict[str, Any]]:
         """Recent ingestions, drift checks and alerts as events: at, kind, what."""
         events: list[dict[str, Any]] = []
-        with self._errors("reading recent activity"), self._engine.connect() as connection:
-            for row in connection.execute(
-                text(
-                    "SELECT started_at, source, status, inserted, duplicates FROM ingestion_batches "
-                    "ORDER BY id DESC LIMIT :n"
-                ),
-                {"n": limit},
-            ):
+        with self._errors("reading recent activity"):
+            for row in catalogue.recent_batches(self._engine, limit).itertuples():
                 what = f"{row.status}: {row.source} ({row.inserted} inserted, {row.duplicates} duplicates)"
                 events.append({"at": _utc(row.started_at), "kind": "ingestion", "what": what})
-            for row in connection.execute(
-                text("SELECT created_at, severity, message FROM alerts ORDER BY id DESC LIMIT :n"),
-                {"n": limit},
-            ):
-                events.append(
-                    {"at": _utc(row.created_at), "kind": "alert", "what": f"{row.severity}: {row.message}"}
-                )
-            for row in connection.execute(
-                text(
-                    "SELECT created_at, drift_detected, drift_share FROM drift_reports ORDER BY id DESC LIMIT :n"
-                ),
-                {"n": limit},
-            ):
-                verdict = "drift detected" if row.drift_detected else "no drift"
+            for alert in list_alerts(self._engine, include_acknowledged=True, limit=limit):
                 events.append(
                     {
-                        "at": _utc(row.created_at),
+                        "at": _utc(alert.created_at),
+                        "kind": "alert",
+                        "what": f"{alert.severity}: {alert.message}",
+                    }
+                )
+            for report in recent_drift(self._engine, limit):
+                verdict = "drift detected" if report.drift_detected else "no drift"
+                events.append(
+                    {
+                        "at": _utc(report.created_at),
                         "kind": "drift check",
-                        "what": f"{verdict} (share {row.drift_share:.2f})",
+                        "what": f"{verdict} (share {report.drift_share:.2f})",
                     }
                 )
         return events

@@ -44,7 +44,8 @@ def cli_arguments(deployment: str, parameters: Mapping[str, Any]) -> list[str]:
             return ["ingest", "rakuten", "--x", str(p.get("x_path")), *y, "--json"]
         texts = [arg for column in p.get("text_columns") or [] for arg in ("--text", str(column))]
         label = ["--label", str(p["label_column"])] if p.get("label_column") else []
-        return ["ingest", "csv", str(p.get("path")), *texts, *label, "--json"]
+        key = ["--id", str(p["id_column"])] if p.get("id_column") else []
+        return ["ingest", "csv", str(p.get("path")), *texts, *label, *key, "--json"]
     raise DataError(f"no local command runs deployment {deployment!r}; start a Prefect server to run it")
 
 

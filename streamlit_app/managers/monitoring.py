@@ -16,16 +16,31 @@ from sqlalchemy import Engine
 from managers.api import ApiManager
 from managers.base import ServiceStatus, probe_http, short_database_error, unavailable
 from rakuten_mlops.errors import DatabaseError, DataError
-from rakuten_mlops.monitoring import AlertRecord, StoredDriftReport, acknowledge, list_alerts, recent_drift
+from rakuten_mlops.monitoring.alerts import AlertRecord, acknowledge, list_alerts
+from rakuten_mlops.monitoring.store import StoredDriftReport, recent_drift
+from rakuten_mlops.serving.metrics import PREDICTION_ROUTES
 
 T = TypeVar("T")
 
 # The dashboard's queries (grafana/dashboards/rakuten.json), over fixed windows.
+# Traffic is prediction requests: health probes, scrapes and the control room's admin calls are not.
 QUERIES = {
-    "requests per second": 'sum(rate(rakuten_http_requests_total{route!="/metrics"}[1m]))',
+    "requests per second": f'sum(rate(rakuten_http_requests_total{{route=~"{PREDICTION_ROUTES}"}}[1m]))',
     "p95 latency (s)": "histogram_quantile(0.95, sum by (le) (rate(rakuten_prediction_latency_seconds_bucket[1m])))",
-    "errors per second": "sum(rate(rakuten_request_errors_total[1m]))",
+    "errors per second": f'sum(rate(rakuten_request_errors_total{{route=~"{PREDICTION_ROUTES}"}}[1m]))',
 }
+_PREDICTION_ROUTES = frozenset(PREDICTION_ROUTES.split("|"))
+
+
+@dataclass(frozen=True)
+class FiringAlert:
+    """An alert of Prometheus's rules (monitoring/alerts.yml), pending or firing now."""
+
+    name: str
+    state: str  # pending | firing
+    severity: str
+    summary: str
+    since: datetime | None
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,23 @@ class MonitoringManager:
             raise DataError(f"Prometheus refused the query: {body.get('error')}")
         return body["data"]
 
+    def firing_alerts(self) -> list[FiringAlert]:
+        """Prometheus's alerting rules that are pending or firing now (RakutenDriftDetected, ...)."""
+        found = []
+        for alert in self._api_call("alerts").get("alerts", []):
+            labels, annotations = alert.get("labels", {}), alert.get("annotations", {})
+            since = alert.get("activeAt")
+            found.append(
+                FiringAlert(
+                    name=str(labels.get("alertname", "?")),
+                    state=str(alert.get("state", "?")),
+                    severity=str(labels.get("severity", "")),
+                    summary=str(annotations.get("summary", "")),
+                    since=None if not since else datetime.fromisoformat(since.replace("Z", "+00:00")),
+                )
+            )
+        return sorted(found, key=lambda a: (a.state != "firing", a.name))
+
     def query(self, promql: str) -> float | None:
         """The first value of an instant query, or None when it returns nothing."""
         result = self._api_call("query", query=promql)["result"]
@@ -154,13 +186,14 @@ class MonitoringManager:
 
 
 def api_totals(exposition: str) -> dict[str, float | None]:
-    """Totals since the API started, read from its Prometheus text: requests, errors, mean prediction latency."""
+    """Totals since the API started, from its Prometheus text: prediction requests, their errors, mean latency."""
     requests = errors = latency_sum = latency_count = 0.0
     for family in text_string_to_metric_families(exposition):
         for sample in family.samples:
-            if sample.name == "rakuten_http_requests_total" and sample.labels.get("route") != "/metrics":
+            on_predictions = sample.labels.get("route") in _PREDICTION_ROUTES
+            if sample.name == "rakuten_http_requests_total" and on_predictions:
                 requests += sample.value
-            elif sample.name == "rakuten_request_errors_total":
+            elif sample.name == "rakuten_request_errors_total" and on_predictions:
                 errors += sample.value
             elif sample.name == "rakuten_prediction_latency_seconds_sum":
                 latency_sum += sample.value

@@ -17,6 +17,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from managers.base import ServiceStatus, probe_http, unavailable
+from rakuten_mlops import tracking
 from rakuten_mlops.errors import RegistryError
 from rakuten_mlops.registry import Registry, VersionInfo
 
@@ -49,7 +50,7 @@ class RegistryManager:
     @classmethod
     def from_uri(cls, tracking_uri: str, model_name: str, http: httpx.Client) -> RegistryManager:
         """A manager on a tracking URI (SQLite file, PostgreSQL or an MLflow server)."""
-        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        client = tracking.client(tracking_uri, check=False)  # a store that is down fails the first call
         return cls(Registry(client, model_name), client, tracking_uri, http)
 
     @property

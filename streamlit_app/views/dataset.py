@@ -1,4 +1,4 @@
-"""Dataset: catalogue statistics, class distribution, missing values, text lengths, a sample viewer, ingestion."""
+"""Catalogue: the listings the classifier trains on (statistics, classes, missing values, lengths, sample, ingestion)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from components.status import attempt
 from services import managers
 
 m = managers()
-st.title("Dataset")
+st.title("Catalogue")
 st.caption(f"Catalogue database: `{m.database.url}`")
 
 profile = attempt("Profiling the catalogue", m.database.profile)

@@ -80,4 +80,4 @@ if events:
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     st.dataframe(frame.sort_values("at", ascending=False).head(25), hide_index=True)
 else:
-    st.caption("Nothing yet: ingest data on the Dataset page, then train on the Training page.")
+    st.caption("Nothing yet: ingest listings on the Catalogue page, then train on the Training page.")

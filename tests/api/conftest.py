@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rakuten_mlops.config import Settings, get_settings
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.serving.app import create_app
 from rakuten_mlops.testing.trained import build_trained_home
 
 ADMIN_KEY = "test-admin-key"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from rakuten_mlops.config import Settings
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.serving.app import create_app
 
 
 def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -52,6 +52,7 @@ def test_reload_without_a_new_champion_changes_nothing(client: TestClient, admin
 
 
 def test_feedback_updates_the_log_and_the_live_accuracy(client: TestClient, admin: dict[str, str]) -> None:
+    assert "rakuten_live_accuracy" not in client.get("/metrics").text  # absent, not 0.0, before any feedback
     first = client.post("/predict", json={"designation": "Piscine tubulaire hors sol"}).json()
     second = client.post("/predict", json={"designation": "Jeu PS4 Fifa"}).json()
     right = client.post(
@@ -86,8 +87,10 @@ def test_metrics_count_predictions_errors_and_routes(client: TestClient) -> None
         return value(after, name, **labels) - value(before, name, **labels)
 
     assert delta("rakuten_predictions_total", prdtypecode=str(code), model_version="1") == 7
-    assert delta("rakuten_request_errors_total", reason="validation") == 1
-    assert delta("rakuten_request_errors_total", reason="not_found") == 1
+    assert delta("rakuten_request_errors_total", reason="validation", route="/predict") == 1
+    assert delta("rakuten_request_errors_total", reason="not_found", route="unmatched") == 1
+    assert delta("rakuten_http_requests_total", route="/metrics", method="GET", status="200") == 0
+    assert delta("rakuten_probe_requests_total", route="/metrics") == 1  # scrapes are not traffic
     assert delta("rakuten_http_requests_total", route="/predict", method="POST", status="200") == 3
     assert delta("rakuten_http_requests_total", route="/predict", method="POST", status="422") == 1
     assert delta("rakuten_http_requests_total", route="unmatched", method="GET", status="404") == 1
@@ -116,3 +119,26 @@ def test_openapi_documents_examples_and_limits(client: TestClient) -> None:
         "/ready",
         "/metrics",
     } <= set(schema["paths"])
+
+
+def test_feedback_refuses_blanks_and_nul_and_says_what_it_replaced(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    served = client.post("/predict", json={"designation": "Drone camera 4k"}).json()
+    rid = served["request_id"]
+    for body, field in (
+        ({"request_id": rid, "prdtypecode": "  "}, "prdtypecode"),
+        ({"request_id": rid, "prdtypecode": "a\x00b"}, "prdtypecode"),
+        ({"request_id": "a\x00b", "prdtypecode": 10}, "request_id"),
+    ):
+        refused = client.post("/feedback", headers=admin, json=body)
+        assert refused.status_code == 422 and field in refused.json()["message"], refused.text
+    first = client.post("/feedback", headers=admin, json={"request_id": rid, "prdtypecode": 10})
+    assert first.status_code == 200 and first.json()["replaced"] is None
+    again = client.post("/feedback", headers=admin, json={"request_id": rid, "prdtypecode": 40})
+    assert again.json()["replaced"] == 10 and again.json()["correct"] == (served["prdtypecode"] == 40)
+
+
+def test_alert_filters_with_nul_bytes_are_refused_not_crashed(client: TestClient) -> None:
+    response = client.get("/alerts", params={"kind": "a\x00b"})
+    assert response.status_code == 422 and "kind" in response.json()["message"]

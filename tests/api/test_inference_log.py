@@ -1,62 +1,163 @@
-"""The inference log's batched writer (the thread the writer process runs) on a real SQLite database."""
+"""The inference log's parts on real databases: the outbox file, the copy loop, the API-side log."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import resource
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
-from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.db.models import Prediction
-from rakuten_mlops.serving.inference_log import InferenceLog, PredictionRecord
+from rakuten_mlops.serving.inference_log import InferenceLog, LogUnavailableError
+from rakuten_mlops.serving.log_writer import Writer, import_spool_files, insert_predictions
+from rakuten_mlops.serving.outbox import LoggedRequest, Outbox
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
-    upgrade(engine)
-    return engine
+def request(prefix: str, count: int, at: datetime | None = None, **texts: str | None) -> LoggedRequest:
+    at = at or datetime.now(UTC)
+    designation = texts.get("designation") or "Livre"
+    return LoggedRequest(
+        at,
+        "3",
+        2.5,
+        [f"{prefix}-{i}" for i in range(count)],
+        [f"{designation} {i}" for i in range(count)],
+        [texts.get("description")] * count,
+        ["2583"] * count,
+        [0.75] * count,
+    )
 
 
-def record(request_id: str, designation: str, description: str | None, at: datetime) -> PredictionRecord:
-    return PredictionRecord(request_id, at, "3", designation, description, "2583", 0.75, 2.5)
+def stored(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(func.count()).select_from(Prediction)).scalar_one()
+        distinct = connection.execute(select(func.count(func.distinct(Prediction.request_id)))).scalar_one()
+    return rows, distinct
 
 
-def test_a_request_that_fills_a_batch_is_written_without_waiting(engine: Engine, tmp_path: Path) -> None:
-    # An hour between gathering passes: only a request of batch_size rows or more is written before it.
-    log = InferenceLog(engine, tmp_path / "spool", batch_size=100, flush_interval=3600).start()
-    try:
-        now = datetime.now(UTC)
-        log.submit([record(f"big-{i}", f"Livre {i}", None, now) for i in range(100)])
-        assert log.flush(timeout=30)
-        assert log.written == 100 and log.pending == 0
-    finally:
-        log.stop()
+def drain(engine: Engine, outbox: Outbox) -> Writer:
+    """Run the copy loop until the outbox is empty (stop is asked at once: it drains, then returns)."""
+    writer = Writer(engine, outbox, write_timeout_s=60)
+    writer.stopping.set()
+    writer.run(drain_timeout_s=60)
+    return writer
 
 
-def test_rows_are_stored_as_served_and_bad_text_made_storable(engine: Engine, tmp_path: Path) -> None:
+def test_rows_go_through_the_outbox_to_the_database_exactly_as_served(engine: Engine, tmp_path: Path) -> None:
     paris = timezone(timedelta(hours=1))
     served = datetime(2026, 11, 23, 10, 30, 15, 123456, tzinfo=paris)
-    clean = [
-        record("a", "Poupée Noël", "Très belle", served),
-        record("b", "Jeu PS4", None, served + timedelta(seconds=1)),
-    ]
-    hostile = [record("c", "nul\x00byte", "lone \ud800 surrogate", served)]
-    log = InferenceLog(engine, tmp_path / "spool", batch_size=1, flush_interval=0.01).start()
-    try:
-        log.submit(clean)  # a batch with nothing to change
-        assert log.flush(timeout=30)
-        log.submit(hostile)
-        assert log.flush(timeout=30)
-    finally:
-        log.stop()
+    outbox = Outbox(tmp_path / "spool")
+    outbox.append([request("a", 2, served, designation="Poupée Noël", description="Très belle")])
+    outbox.append([request("b", 1, served + timedelta(seconds=1), designation="Jeu PS4")])
+    hostile = request("c", 1, served, designation="nul\x00byte", description="lone \ud800 surrogate")
+    outbox.append([hostile])
+    assert outbox.backlog() == (4, served.astimezone(UTC))
+
+    writer = drain(engine, outbox)
+    assert writer.stored == 4 and outbox.backlog() == (0, None)
     with engine.connect() as connection:
         rows = {r.request_id: r for r in connection.execute(select(Prediction)).all()}
-    assert (rows["a"].designation, rows["a"].description) == ("Poupée Noël", "Très belle")
-    assert (rows["b"].designation, rows["b"].description) == ("Jeu PS4", None)
-    assert rows["a"].created_at.replace(tzinfo=UTC) == served  # stored in UTC
-    assert rows["b"].created_at - rows["a"].created_at == timedelta(seconds=1)
-    assert (rows["a"].model_version, rows["a"].prdtypecode, rows["a"].confidence) == ("3", "2583", 0.75)
-    assert rows["c"].designation == "nulbyte" and rows["c"].description == "lone ? surrogate"
+    assert (rows["a-1"].designation, rows["a-1"].description) == ("Poupée Noël 1", "Très belle")
+    assert rows["b-0"].description is None
+    created = rows["a-0"].created_at
+    assert (created if created.tzinfo else created.replace(tzinfo=UTC)) == served
+    assert rows["c-0"].designation == "nulbyte 0" and "\ud800" not in rows["c-0"].description
+
+
+def test_rows_copied_twice_are_stored_once(engine: Engine, tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "spool")
+    outbox.append([request("twice", 50)])
+    _, requests = outbox.next_batch(1_000)
+    insert_predictions(engine, requests)  # a writer killed here, before forgetting them...
+    drain(engine, outbox)  # ...and the next writer copies them again
+    assert stored(engine) == (50, 50)
+
+
+def test_a_backlog_is_copied_in_large_batches_without_waiting(engine: Engine, tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "spool")
+    outbox.append([request(f"r{n}", 100) for n in range(120)])  # 12,000 rows of 100-item requests
+    batches: list[int] = []
+    original = outbox.remove_through
+
+    def counting(seq: int) -> None:
+        batches.append(seq)
+        original(seq)
+
+    outbox.remove_through = counting  # type: ignore[method-assign]
+    drain(engine, outbox)
+    assert stored(engine) == (12_000, 12_000)
+    assert len(batches) == 3  # 5,000-row batches, not one per request
+
+
+def test_rows_of_the_earlier_spool_format_move_to_the_outbox(engine: Engine, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    line = {
+        "request_id": "old-1", "created_at": "2026-11-20T10:00:00+00:00", "model_version": "1",
+        "designation": "Lampe", "description": None, "prdtypecode": "2060", "confidence": 0.5, "latency_ms": 1.0,
+    }  # fmt: skip
+    (spool / "predictions-123-abcd.jsonl").write_text(json.dumps(line) + "\n{torn line\n", encoding="utf-8")
+    outbox = Outbox(spool)
+    assert import_spool_files(outbox, spool) == 1
+    assert (
+        not list(spool.glob("*.jsonl"))
+        and (spool / "predictions-123-abcd.rejected").read_text() == "{torn line\n"
+    )
+    drain(engine, outbox)
+    assert stored(engine) == (1, 1)
+
+
+def test_a_database_that_refuses_leaves_rows_in_the_outbox(tmp_path: Path) -> None:
+    from rakuten_mlops.db import make_engine
+    from rakuten_mlops.testing.processes import free_port
+
+    down = make_engine(
+        f"postgresql://nobody:x@127.0.0.1:{free_port()}/none", connect_args={"connect_timeout": 2}
+    )
+    outbox = Outbox(tmp_path / "spool")
+    outbox.append([request("kept", 10)])
+    writer = drain(down, outbox)
+    assert writer.stored == 0 and outbox.backlog()[0] == 10
+    state = outbox.writer_state()
+    assert state is not None and state.state == "database_down" and state.error
+
+
+def test_the_api_side_log_refuses_what_it_cannot_make_durable_and_recovers(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    log = InferenceLog("sqlite:///" + str(tmp_path / "app.db"), spool).start(writer=False)
+    try:
+        asyncio.run(log.record(request("ok", 3)))
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        # No file of this process may grow from now on: a full disk.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, hard))
+        try:
+            with pytest.raises(LogUnavailableError, match="could not be stored durably"):
+                asyncio.run(log.record(request("refused", 500, designation="x" * 2_000)))
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        asyncio.run(log.record(request("after", 2)))  # the disk has room again: accepted at once
+        assert Outbox(spool).backlog()[0] == 5
+    finally:
+        log.stop(timeout=5)
+
+
+def test_concurrent_requests_share_commits(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    log = InferenceLog("sqlite:///" + str(tmp_path / "app.db"), spool).start(writer=False)
+
+    async def many() -> None:
+        await asyncio.gather(*(log.record(request(f"c{n}", 2)) for n in range(200)))
+
+    try:
+        thread = threading.Thread(target=asyncio.run, args=(many(),))
+        thread.start()
+        thread.join(60)
+        assert Outbox(spool).backlog()[0] == 400
+        assert log.commits < 200  # requests that arrived together were committed together
+    finally:
+        log.stop(timeout=5)

@@ -19,6 +19,7 @@ from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.db.models import Prediction
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.serving.outbox import Outbox
 from rakuten_mlops.testing.postgres import PostgresCluster
 from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
 
@@ -113,8 +114,9 @@ def test_database_outage_loses_no_prediction(
             assert batch.status_code == 200
             served += len(LISTINGS) * 5
             time.sleep(0.6)
-            assert client.get("/health").json()["inference_log_pending"] > 0
-            assert list((api_settings.spool_dir).glob("predictions-*.jsonl"))
+            health = client.get("/health").json()
+            assert health["inference_log_pending"] > 0 and health["inference_log"]["backlog"] > 0
+            assert health["inference_log"]["state"] == "database_down" and health["status"] == "degraded"
             own_cluster.start()
             deadline = time.monotonic() + 60
             while client.get("/health").json()["inference_log_pending"] and time.monotonic() < deadline:
@@ -130,7 +132,7 @@ def test_database_outage_loses_no_prediction(
         distinct = connection.execute(select(func.count(func.distinct(Prediction.request_id)))).scalar_one()
     engine.dispose()
     assert stored == distinct == served
-    assert not list(api_settings.spool_dir.glob("predictions-*.jsonl"))
+    assert Outbox(api_settings.spool_dir).backlog() == (0, None)
 
 
 def test_two_workers_share_one_set_of_metrics(api_settings: Settings, tmp_path: Path) -> None:

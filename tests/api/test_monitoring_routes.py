@@ -11,8 +11,10 @@ from sqlalchemy import Engine
 
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine
-from rakuten_mlops.monitoring import DRIFT, FLOW_FAILED, DriftResult, FeatureDrift, raise_alert, record_drift
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.monitoring.alerts import DRIFT, FLOW_FAILED, raise_alert
+from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift
+from rakuten_mlops.monitoring.store import record_drift
+from rakuten_mlops.serving.app import create_app
 
 
 @pytest.fixture

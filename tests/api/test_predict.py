@@ -147,7 +147,7 @@ def test_model_info_health_and_ready(client: TestClient) -> None:
 
 def test_without_a_champion_predict_and_ready_answer_503(api_settings: Settings) -> None:
     from rakuten_mlops.registry import Registry
-    from rakuten_mlops.serving import create_app
+    from rakuten_mlops.serving.app import create_app
 
     Registry.from_uri(
         api_settings.tracking_uri, api_settings.model_name
@@ -164,7 +164,7 @@ def test_concurrent_requests_are_scored_together_and_answered_individually(api_s
 
     import httpx
 
-    from rakuten_mlops.serving import create_app
+    from rakuten_mlops.serving.app import create_app
 
     designations = [
         f"{word} {i}" for i, word in enumerate(["piscine", "livre", "drone", "tasse", "lego"] * 6)

@@ -15,7 +15,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from rakuten_mlops.config import Settings
-from rakuten_mlops.serving import create_app
+from rakuten_mlops.serving.app import create_app
 
 EXAMPLES_PER_OPERATION = 25
 

@@ -50,7 +50,7 @@ def test_ingest_sample_json_then_again(runner: CliRunner) -> None:
 def test_ingest_sample_human_output(runner: CliRunner) -> None:
     result = runner.invoke(app, ["ingest", "sample", "--rows", "300"])
     assert result.exit_code == 0
-    assert "300 rows read, 300 inserted, 0 duplicates" in result.stderr
+    assert "300 rows read, 300 inserted, 0 updated, 0 duplicates" in result.stderr
 
 
 def test_ingest_rakuten_and_profile(runner: CliRunner, tmp_path: Path) -> None:
@@ -62,6 +62,11 @@ def test_ingest_rakuten_and_profile(runner: CliRunner, tmp_path: Path) -> None:
     )
     unlabelled = runner.invoke(app, ["ingest", "rakuten", "--x", str(tmp_path / "X_test.csv"), "--json"])
     assert labelled.exit_code == 0 and unlabelled.exit_code == 0, labelled.output + unlabelled.output
+    assert {k: last_json(labelled.stdout)[k] for k in ("inserted", "updated", "duplicates")} == {
+        "inserted": 400,
+        "updated": 0,
+        "duplicates": 0,
+    }
     profile = runner.invoke(app, ["data", "profile", "--json"])
     data = last_json(profile.stdout)
     assert (data["rows"], data["labelled"], data["unlabelled"]) == (520, 400, 120)
@@ -81,6 +86,37 @@ def test_ingest_csv_with_mapping(runner: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert last_json(result.stdout)["inserted"] == 2
+
+
+def test_ingest_csv_keyed_by_id_updates_a_corrected_row_and_reports_it(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = tmp_path / "shop.csv"
+    path.write_text("sku;name;cat\n1;Tente 4 places;outdoor\n2;Tente 4 places;outdoor\n", encoding="utf-8")
+    command = ["ingest", "csv", str(path), "--text", "name", "--label", "cat", "--id", "sku"]
+    first = runner.invoke(app, [*command, "--json"])
+    assert first.exit_code == 0, first.output
+    assert (last_json(first.stdout)["inserted"], last_json(first.stdout)["updated"]) == (2, 0)
+    path.write_text("sku;name;cat\n1;Tente 4 places;outdoor\n2;Tente 4 places;camping\n", encoding="utf-8")
+    second = runner.invoke(app, command)
+    assert second.exit_code == 0, second.output
+    assert "2 rows read, 0 inserted, 1 updated, 1 duplicates" in second.stderr
+    assert "shop.csv was read as semicolon-separated (';')" in second.stderr
+    again = last_json(runner.invoke(app, [*command, "--json"]).stdout)
+    assert (again["updated"], again["duplicates"], again["notes"]) == (
+        0,
+        2,
+        ["shop.csv was read as semicolon-separated (';')"],
+    )
+
+
+def test_a_header_only_csv_exits_1_naming_the_file(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"\xef\xbb\xbfname,cat\r\n")
+    result = runner.invoke(app, ["ingest", "csv", str(path), "--text", "name", "--label", "cat", "--json"])
+    assert result.exit_code == 1
+    assert last_json(result.stdout)["error"] == f"file {path}: has a header but no rows; nothing was written"
+    assert "Traceback" not in result.output
 
 
 def test_malformed_file_exits_1_with_one_clear_sentence(runner: CliRunner, tmp_path: Path) -> None:

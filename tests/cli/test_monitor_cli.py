@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from rakuten_mlops.cli import app
 from rakuten_mlops.config import get_settings
 from rakuten_mlops.db import make_engine, upgrade
-from rakuten_mlops.monitoring import DRIFT, raise_alert
+from rakuten_mlops.monitoring.alerts import DRIFT, raise_alert
 from rakuten_mlops.testing.processes import free_port
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -97,16 +97,23 @@ def test_prometheus_config_scrapes_the_stack_api_and_loads_the_repository_rules(
     assert "SUCCESS" in checked.stdout + checked.stderr
 
 
+def _free_ports(**given: int) -> Ports:
+    """Every port free on this machine (none of the services' defaults), except those given."""
+    names = ("api", "ui", "mlflow", "prefect", "prometheus")
+    return Ports(**{name: given.get(name) or free_port() for name in names})
+
+
 def test_a_port_given_twice_or_in_use_is_refused_by_name(settings: Settings) -> None:
+    shared = free_port()
     with pytest.raises(
-        StackError, match="port 18600 is given to both API and control room; pass a different --ui-port"
+        StackError, match=f"port {shared} is given to both API and control room; pass a different --ui-port"
     ):
-        check_ports(build_plan(settings, Ports(api=18600, ui=18600), root=ROOT).services)
+        check_ports(build_plan(settings, _free_ports(api=shared, ui=shared), root=ROOT).services)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        plan = build_plan(settings, Ports(prefect=port, api=free_port(), ui=free_port()), root=ROOT)
+        plan = build_plan(settings, _free_ports(prefect=port), root=ROOT)
         with pytest.raises(
             StackError, match=rf"^port {port} \(Prefect\) is in use on 127.0.0.1; .* --prefect-port$"
         ):

@@ -36,3 +36,16 @@ def test_rejected_file_fails_the_run_with_the_reason(settings: Settings, tmp_pat
     assert "row 11" in (state.message or "") and "empty designation" in (state.message or "")
     result = state.result(raise_on_failure=False)
     assert isinstance(result, IngestionResult) and result.status == "rejected"
+
+
+def test_flow_ingests_a_csv_keyed_by_its_id_column(settings: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "shop.csv"
+    path.write_text("ref,title,category\nA1,Tasse,kitchen\nA2,Tasse,kitchen\n", encoding="utf-8")
+    parameters = {"kind": "csv", "path": str(path), "text_columns": ["title"], "label_column": "category"}
+    first = ingest(**parameters, id_column="ref")
+    assert isinstance(first, IngestionResult) and (first.inserted, first.updated) == (2, 0)
+    path.write_text("ref,title,category\nA1,Tasse,gifts\nA2,Tasse,kitchen\n", encoding="utf-8")
+    second = ingest(**parameters, id_column="ref")
+    assert isinstance(second, IngestionResult) and (second.inserted, second.updated) == (0, 1)
+    with make_engine(settings.db_url).connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Product)).scalar_one() == 2

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from rakuten_mlops.db.models import Alert
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.monitoring import AlertNotFoundError, acknowledge, list_alerts, raise_alert
+from rakuten_mlops.monitoring.alerts import AlertNotFoundError, acknowledge, list_alerts, raise_alert
 
 
 def test_a_raised_alert_is_stored_and_listed_newest_first(engine: Engine) -> None:

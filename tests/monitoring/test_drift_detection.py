@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.monitoring import DESCRIPTOR_COLUMNS, check_drift, compare_descriptors, compute_descriptors
+from rakuten_mlops.monitoring.descriptors import DESCRIPTOR_COLUMNS, compute_descriptors
+from rakuten_mlops.monitoring.drift import check_drift, compare_descriptors
 from rakuten_mlops.training.model import TextClassifierModel
 
 

@@ -10,14 +10,9 @@ from sqlalchemy import Engine, insert
 
 from rakuten_mlops.db.models import Prediction
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.monitoring import (
-    DriftResult,
-    FeatureDrift,
-    latest_drift,
-    load_current_window,
-    recent_drift,
-    record_drift,
-)
+from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift
+from rakuten_mlops.monitoring.sources import load_current_window
+from rakuten_mlops.monitoring.store import latest_drift, recent_drift, record_drift
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

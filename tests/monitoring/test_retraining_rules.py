@@ -9,17 +9,11 @@ from sqlalchemy import Engine, insert
 
 from rakuten_mlops.db.models import Prediction, utcnow
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.monitoring import (
-    DRIFT,
-    DriftResult,
-    FeatureDrift,
-    list_alerts,
-    raise_alert_once,
-    record_drift,
-)
 from rakuten_mlops.monitoring.accuracy import live_accuracy
+from rakuten_mlops.monitoring.alerts import DRIFT, list_alerts, raise_alert_once
+from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift
 from rakuten_mlops.monitoring.retraining import decide_retraining, reload_api
-from rakuten_mlops.monitoring.store import latest_drift, record_outcome
+from rakuten_mlops.monitoring.store import latest_drift, record_drift, record_outcome
 
 
 def test_retraining_needs_drift_the_switch_and_enough_new_labelled_rows() -> None:

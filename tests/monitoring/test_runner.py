@@ -14,9 +14,10 @@ from rakuten_mlops.config import Settings
 from rakuten_mlops.data.sample import generate_listings
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.db.models import Prediction
-from rakuten_mlops.monitoring import compute_descriptors, latest_drift, load_reference_sample
-from rakuten_mlops.monitoring.descriptors import describe_served
+from rakuten_mlops.monitoring.descriptors import compute_descriptors, describe_served
 from rakuten_mlops.monitoring.runner import MONITORING_EXPERIMENT, reference_descriptors, run_drift_check
+from rakuten_mlops.monitoring.sources import load_reference_sample
+from rakuten_mlops.monitoring.store import latest_drift
 from rakuten_mlops.registry import Registry
 
 

@@ -21,7 +21,9 @@ GROUPING = re.compile(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)")
 def exported() -> dict[str, set[str]]:
     """Series name -> label names, for every metric of ApiMetrics."""
     names: dict[str, set[str]] = {}
-    for metric in vars(ApiMetrics()).values():
+    metrics = ApiMetrics()
+    metrics.set_live_accuracy(0.5)  # made on the first feedback
+    for metric in vars(metrics).values():
         if isinstance(metric, Counter):
             suffixes = ("_total",)
         elif isinstance(metric, Histogram):

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-PAGES = ["Home", "Infrastructure", "Dataset", "Training", "Model registry", "Predictions", "Monitoring"]
+PAGES = [
+    "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "Model registry", "Predictions", "Monitoring",
+]  # fmt: skip
 TITLES = {"Home": "Rakuten MLOps control room"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
@@ -31,7 +33,9 @@ IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 def seed_monitoring(home: Path, work: Path) -> None:
     """Three drift checks (the last one drifted, with its report) and an open alert, for the Monitoring page."""
     from rakuten_mlops.db import make_engine
-    from rakuten_mlops.monitoring import DriftResult, FeatureDrift, raise_alert, record_drift
+    from rakuten_mlops.monitoring.alerts import raise_alert
+    from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift
+    from rakuten_mlops.monitoring.store import record_drift
 
     engine = make_engine(f"sqlite:///{home / 'app.db'}")
     report = work / "drift-report.html"
@@ -43,6 +47,18 @@ def seed_monitoring(home: Path, work: Path) -> None:
         result = DriftResult(share >= 0.5, share, 0.5, (feature,), 1_000, 500, path)
         record_drift(engine, result, "1", "last 500 predictions")
     raise_alert(engine, "drift", "warning", "75% of the descriptors drifted; retraining was triggered")
+    engine.dispose()
+
+
+def seed_datasets(database: Path, home: Path, work: Path) -> None:
+    """A messy table on the Datasets page: a leak, an identifier, spelling variants, dates as text."""
+    from rakuten_mlops.db import make_engine
+    from rakuten_mlops.tables.samples import write_messy_csv
+    from rakuten_mlops.tables.store import DatasetStore
+
+    engine = make_engine(f"sqlite:///{database}")
+    write_messy_csv(work / "churn.csv", 150, seed=1)
+    DatasetStore(engine, home / "datasets", 10 * 1024**2).add(work / "churn.csv")
     engine.dispose()
 
 
@@ -66,6 +82,7 @@ def control_room(
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
     )
     seed_monitoring(live_api.home, work)
+    seed_datasets(live_api.home / "app.db", home, work)
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app" / "Home.py"),
@@ -133,5 +150,41 @@ def test_clicking_through_every_page_and_predicting_one_listing(control_room: st
     no_traceback(page)
     version = page.locator('[data-testid="stMetric"]').filter(has_text="Model version")
     assert version.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"
-    snap(page, "08-prediction")
+    snap(page, "09-prediction")
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Datasets", exact=True).click()
+    settle(page, "Datasets")
+    page.get_by_text("alone predicts").first.wait_for(timeout=60_000)  # the leak is shown
+    page.get_by_role("tab", name="Suggestions and run").click()
+    page.get_by_text("confidence").first.wait_for(timeout=60_000)
+    no_traceback(page)
+    snap(page, "10-datasets-suggestions")
+    context.close()
+
+
+@pytest.mark.parametrize(("path", "rendered"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
+def test_api_docs_render_with_the_network_blocked(
+    live_api: LiveApi, browser: object, path: str, rendered: str
+) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    outside: list[str] = []
+
+    def only_the_api(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(live_api.url):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            outside.append(route.request.resource_type)  # type: ignore[attr-defined]
+            route.abort()  # type: ignore[attr-defined]
+
+    context.route("**/*", only_the_api)
+    page = context.new_page()
+    page.goto(f"{live_api.url}{path}")
+    page.wait_for_selector(rendered, timeout=30_000)
+    assert "Rakuten product classification API" in page.inner_text(rendered)
+    page.screenshot(path=str(SCREENSHOTS / f"api{path.replace('/', '-')}.png"), full_page=False)
+    # Every script, style sheet and font came from the API itself (ReDoc's "powered by" logo is an image
+    # it links to its own site for: blocked, and the page renders without it).
+    assert not {"script", "stylesheet", "font", "fetch", "xhr"} & set(outside), outside
+    favicon = page.request.get(f"{live_api.url}/favicon.ico")
+    assert favicon.status == 200 and favicon.headers["content-type"] == "image/png"
     context.close()

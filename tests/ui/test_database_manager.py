@@ -13,7 +13,7 @@ from managers.database import DatabaseManager
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.db.models import Prediction
 from rakuten_mlops.errors import DatabaseError
-from rakuten_mlops.monitoring import raise_alert
+from rakuten_mlops.monitoring.alerts import raise_alert
 from rakuten_mlops.testing.processes import free_port
 
 

@@ -42,6 +42,10 @@ def server_manager(prefect_url: str, tmp_path: Path, http: httpx.Client) -> Flow
         (TRAINING, {"trainer": "sklearn", "device": "cpu", "promote": False}),
         (MONITORING, {"window": 800, "retrain": False}),
         (INGEST, {"kind": "sample", "rows": 10, "seed": 1, "drift": True}),
+        (
+            INGEST,
+            {"kind": "csv", "path": "a.csv", "text_columns": ["t"], "label_column": "c", "id_column": "k"},
+        ),
     ],
 )
 def test_the_local_fallback_arguments_are_options_the_command_line_knows(
@@ -69,6 +73,8 @@ def test_cli_arguments_do_what_each_deployment_does() -> None:
     assert cli_arguments(INGEST, {"kind": "csv", "path": "a.csv", "text_columns": ["t", "b"], "label_column": "c"}) == [
         "ingest", "csv", "a.csv", "--text", "t", "--text", "b", "--label", "c", "--json",
     ]  # fmt: skip
+    keyed = {"kind": "csv", "path": "a.csv", "text_columns": ["t"], "id_column": "sku"}
+    assert cli_arguments(INGEST, keyed)[-3:] == ["--id", "sku", "--json"]
     with pytest.raises(DataError, match="Prefect server"):
         cli_arguments("other/flow", {})
 

@@ -19,8 +19,10 @@ from managers.monitoring import MonitoringManager, api_totals
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.monitoring import DriftResult, FeatureDrift, compare_descriptors, raise_alert, record_drift
+from rakuten_mlops.monitoring.alerts import raise_alert
 from rakuten_mlops.monitoring.descriptors import NUMERICAL_DESCRIPTORS
+from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift, compare_descriptors
+from rakuten_mlops.monitoring.store import record_drift
 from rakuten_mlops.testing.prometheus import PrometheusServer
 
 
@@ -132,11 +134,36 @@ def test_api_totals_read_the_exposition_text() -> None:
         'rakuten_http_requests_total{route="/predict",method="POST",status="200"} 7\n'
         'rakuten_http_requests_total{route="/metrics",method="GET",status="200"} 3\n'
         "# TYPE rakuten_request_errors_total counter\n"
-        'rakuten_request_errors_total{reason="validation"} 2\n'
+        'rakuten_request_errors_total{reason="validation",route="/predict"} 2\n'
+        'rakuten_request_errors_total{reason="forbidden",route="/model/reload"} 5\n'
         "# TYPE rakuten_prediction_latency_seconds histogram\n"
         'rakuten_prediction_latency_seconds_sum{route="/predict"} 0.07\n'
         'rakuten_prediction_latency_seconds_count{route="/predict"} 7\n'
     )
     totals = api_totals(text)
+    # Traffic is predictions: the control room's refused admin calls are not prediction errors.
     assert totals["requests (total)"] == 7 and totals["errors (total)"] == 2
     assert totals["mean latency (s)"] == pytest.approx(0.01)
+
+
+def test_firing_alerts_come_from_prometheus_alerts_api(
+    sqlite_engine: Engine, http: httpx.Client, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "groups:\n- name: test\n  rules:\n"
+        "  - alert: RakutenDriftDetected\n    expr: vector(1)\n    for: 0s\n"
+        "    labels: {severity: warning}\n    annotations: {summary: drift in the newest predictions}\n"
+    )
+    config = tmp_path / "prometheus.yml"
+    config.write_text(f"rule_files: [{rules.name}]\nscrape_configs:\n- job_name: prometheus\n")
+    with PrometheusServer(config, {}, base=tmp_path / "prom") as prometheus:
+        manager = MonitoringManager(sqlite_engine, http, prometheus.url)
+        deadline = time.monotonic() + 30
+        firing = manager.firing_alerts()
+        while not any(a.state == "firing" for a in firing) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            firing = manager.firing_alerts()
+    (alert,) = firing
+    assert (alert.name, alert.state, alert.severity) == ("RakutenDriftDetected", "firing", "warning")
+    assert alert.summary == "drift in the newest predictions" and alert.since is not None

@@ -13,14 +13,15 @@ from tests.ui.helpers import ADMIN_KEY, APP_DIR, LiveApi, copy_home
 
 from rakuten_mlops.config import DEFAULT_MODEL_NAME
 from rakuten_mlops.db import make_engine
-from rakuten_mlops.monitoring import list_alerts, raise_alert
+from rakuten_mlops.monitoring.alerts import list_alerts, raise_alert
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.testing.processes import free_port
 
 PAGES = {
     "views/home.py": "Rakuten MLOps control room",
     "views/infrastructure.py": "Infrastructure",
-    "views/dataset.py": "Dataset",
+    "views/dataset.py": "Catalogue",
+    "views/datasets.py": "Datasets",
     "views/training.py": "Training",
     "views/registry.py": "Model registry",
     "views/predictions.py": "Predictions",
@@ -181,6 +182,23 @@ def test_dataset_maps_the_columns_of_an_uploaded_csv_and_reports_a_rejection(tra
     at.file_uploader(key="csv-file").upload("bad.csv", bad, "text/csv").run()
     at.button(key="ingest-csv").click().run()
     assert any("column 'title', row 2" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_dataset_maps_an_id_column_and_a_corrected_upload_updates_the_product(trained: Path) -> None:
+    at = open_page("views/dataset.py")
+    first = "sku;title;category\nT-1;Tasse à café;10\nT-2;Tasse à café;10\n".encode()
+    at.file_uploader(key="csv-file").upload("shop.csv", first, "text/csv").run()
+    assert any("semicolon-separated" in c.value for c in at.caption), [c.value for c in at.caption]
+    assert (at.selectbox(key="csv-id").value, at.selectbox(key="csv-label").value) == ("sku", "category")
+    at.button(key="ingest-csv").click().run()
+    assert any("2 inserted · 0 updated" in s.value for s in at.success), [s.value for s in at.success]
+    fixed = "sku;title;category\nT-1;Tasse à café;20\nT-2;Tasse à café;10\n".encode()
+    at.file_uploader(key="csv-file").upload("shop.csv", fixed, "text/csv").run()
+    at.button(key="ingest-csv").click().run()
+    assert_no_traceback(at)
+    assert any("0 inserted · 1 updated · 1 duplicates" in s.value for s in at.success), [
+        s.value for s in at.success
+    ]
 
 
 def test_predictions_score_an_uploaded_csv_and_offer_the_result(trained: Path) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -38,9 +40,14 @@ def fail(message: str, as_json: bool) -> typer.Exit:
 
 
 def run(as_json: bool, work: Callable[[], T]) -> T:
-    """Run a command body, turning the package's errors into one sentence and exit code 1."""
+    """Run a command body, turning the package's errors into one sentence and exit code 1.
+
+    With --json, whatever the work prints (MLflow's "View run" lines, a library's notices) goes to
+    stderr, so stdout holds the JSON summary alone.
+    """
     try:
-        return work()
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            return work()
     except MlopsError as exc:
         raise fail(str(exc), as_json) from None
 

@@ -59,11 +59,14 @@ def _ingest(as_json: bool, **parameters: Any) -> None:
         raise fail(result.error or "the file was rejected", as_json)
 
     def human() -> None:
+        for note in result.notes:
+            err.print(f"note: {note}", highlight=False, soft_wrap=True)
         err.print(
             f"[green]ingested[/] {result.source}: {result.rows_read:,} rows read, {result.inserted:,} inserted, "
-            f"{result.duplicates:,} duplicates, in {result.duration_seconds:.1f}s "
+            f"{result.updated:,} updated, {result.duplicates:,} duplicates, in {result.duration_seconds:.1f}s "
             f"({result.rows_per_second:,.0f} rows/s); batch {result.batch_id}",
             highlight=False,
+            soft_wrap=True,
         )
 
     emit(result, as_json, human)
@@ -90,7 +93,7 @@ def ingest_rakuten_command(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest the challenge's files (the first unnamed column is the join index)."""
+    """Ingest the challenge's files (the first unnamed column is the join index; productid is the identity)."""
     _ingest(as_json, kind="rakuten", x_path=str(x), y_path=str(y) if y else None)
 
 
@@ -101,10 +104,20 @@ def ingest_csv_command(
     label: Annotated[
         str | None, typer.Option("--label", help="Label column; blank cells are unlabelled.")
     ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="Column holding each product's id: the listing's identity (a changed row is updated). "
+            "Without it a listing is identified by its text and label.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ingest any CSV or Parquet file with text and label columns."""
-    _ingest(as_json, kind="csv", path=str(file), text_columns=list(text), label_column=label)
+    """Ingest any CSV or Parquet file with text, label and id columns."""
+    _ingest(
+        as_json, kind="csv", path=str(file), text_columns=list(text), label_column=label, id_column=id_column
+    )
 
 
 # ---------------------------------------------------------------- data

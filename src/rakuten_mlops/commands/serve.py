@@ -28,7 +28,9 @@ def serve_command(
     settings = run(False, prepared_settings)
     if port_in_use(port, host):
         raise fail(f"port {port} on {host} is in use; stop what listens there or pass --port", False)
-    engine = make_engine(settings.db_url)
+    # A database that hangs must not hold the start: the API serves and the log keeps rows meanwhile.
+    options = {"connect_args": {"connect_timeout": 5}} if settings.db_url.startswith("postgresql") else {}
+    engine = make_engine(settings.db_url, **options)
     try:
         ensure_schema(engine)  # once here, so workers never race to migrate
     except DatabaseError as exc:
@@ -60,4 +62,6 @@ def serve_command(
         # A worker imports sklearn and mlflow before it can answer the supervisor's health pings
         # (10+ s on a busy 2-core laptop); uvicorn's 5 s default kills and respawns it forever.
         timeout_worker_healthcheck=120,
+        # Past this many connections and requests uvicorn answers 503 at once instead of queueing them.
+        limit_concurrency=settings.api_max_concurrency,
     )

@@ -1,15 +1,17 @@
-"""Write validated listings to the catalogue: one transaction per file, idempotent by content hash.
+"""Write validated listings to the catalogue: one transaction per file, identified by key or by content.
 
-A file is ingested whole or not at all. Rows already in the catalogue (same designation,
-description and label) are counted as duplicates and not written again. A rejected file
-adds no product; the attempt is recorded in ``ingestion_batches`` with status "rejected"
-and the reason, so the control room can show it.
+A file is ingested whole or not at all. When the source has a natural key (the challenge's
+``productid``, a CSV's ``--id`` column) that key is the listing's identity: a known key whose
+designation, description or label changed is updated, counted as ``updated`` and its old and
+new values are kept in ``product_history``; an unchanged one is a duplicate. Without a key the
+identity is the hash of designation, description and label, so the same rows ingested again are
+duplicates. A rejected file adds no product; the attempt is recorded in ``ingestion_batches``
+with status "rejected" and the reason, so the control room can show it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,25 +20,16 @@ from pathlib import Path
 
 import pandas as pd
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, insert, text, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from rakuten_mlops import progress
-from rakuten_mlops.data.sources import read_rakuten, read_table
+from rakuten_mlops.data.sources import Listings, read_rakuten, read_table
+from rakuten_mlops.data.upsert import STAGE_COLUMNS, ChunkWriter
 from rakuten_mlops.db.models import IngestionBatch
 from rakuten_mlops.errors import DatabaseError, ValidationError
 
-_COPY_COLUMNS = [
-    "content_hash",
-    "designation",
-    "description",
-    "label",
-    "external_id",
-    "productid",
-    "imageid",
-    "batch_id",
-    "created_at",
-]
+HASH_PREFIX = "sha256:"
 
 
 class IngestionResult(BaseModel):
@@ -48,9 +41,11 @@ class IngestionResult(BaseModel):
     status: str
     rows_read: int
     inserted: int
+    updated: int = 0
     duplicates: int
     rejected: int
     error: str | None = None
+    notes: list[str] = []
     duration_seconds: float
 
     @classmethod
@@ -76,14 +71,14 @@ class IngestionResult(BaseModel):
 
 
 def content_hashes(frame: pd.DataFrame) -> list[str]:
-    """Hash designation, description and label: the identity of a listing for idempotency."""
+    """Hash designation, description and label: the identity of a listing without a natural key."""
     sep = "\x1f"
     keys = frame["designation"] + sep + frame["description"] + sep + frame["label"].fillna("")
     return [hashlib.sha256(key.encode()).hexdigest() for key in keys]
 
 
-def _prepare(frame: pd.DataFrame, batch_id: int, now: datetime) -> pd.DataFrame:
-    """Normalise a chunk into the columns of the products table; empty texts become NULL."""
+def _prepare(frame: pd.DataFrame, keyed: bool) -> pd.DataFrame:
+    """Normalise a chunk into the staging columns; empty texts become NULL."""
     out = pd.DataFrame(
         {
             "designation": frame["designation"].astype(str).str.strip(),
@@ -91,67 +86,27 @@ def _prepare(frame: pd.DataFrame, batch_id: int, now: datetime) -> pd.DataFrame:
             "label": frame["label"].astype(object),
         }
     )
-    out["content_hash"] = content_hashes(out)
+    if keyed:
+        out["listing_key"] = frame["key"].to_numpy()
+        out["split_key"] = out["listing_key"]
+    else:
+        hashes = content_hashes(out)
+        out["listing_key"] = [HASH_PREFIX + h for h in hashes]
+        out["split_key"] = hashes  # what the split was derived from before listings had keys
     out["description"] = out["description"].mask(out["description"] == "")
     out["external_id"] = frame["external_id"]
     out["productid"] = frame["productid"].astype("Int64")
     out["imageid"] = frame["imageid"].astype("Int64")
-    out["batch_id"] = batch_id
-    out["created_at"] = now
-    return out[_COPY_COLUMNS]
-
-
-def _write_sqlite(connection: Connection, frame: pd.DataFrame) -> int:
-    """Bind plain tuples straight to the driver: SQLAlchemy's per-row processing costs more than the insert."""
-    # SQLAlchemy's own storage format for DateTime on SQLite, so the ORM reads these rows back.
-    created = frame["created_at"].iloc[0].strftime("%Y-%m-%d %H:%M:%S.%f") if len(frame) else ""
-    columns = [frame[c].astype(object).where(frame[c].notna(), None) for c in _COPY_COLUMNS[:-1]]
-    rows = [(*values, created) for values in zip(*columns, strict=True)]
-    placeholders = ", ".join("?" * len(_COPY_COLUMNS))
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(
-            f"INSERT OR IGNORE INTO products ({', '.join(_COPY_COLUMNS)}) VALUES ({placeholders})", rows
-        )
-        return int(cursor.rowcount)  # rows ignored as duplicates are not counted
-    finally:
-        cursor.close()
-
-
-def _write_postgres(connection: Connection, frame: pd.DataFrame) -> int:
-    """COPY the chunk's texts into a temporary staging table, then insert what is new."""
-    data_columns = _COPY_COLUMNS[:-2]  # batch_id and created_at are the same for the whole chunk
-    buffer = io.StringIO()
-    # In CSV mode an unquoted empty field is NULL; no stored text is ever empty.
-    frame[data_columns].to_csv(buffer, index=False, header=False, na_rep="")
-    buffer.seek(0)
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute("TRUNCATE products_stage")
-        cursor.copy_expert(
-            f"COPY products_stage ({', '.join(data_columns)}) FROM STDIN WITH (FORMAT csv)", buffer
-        )
-    finally:
-        cursor.close()
-    columns = ", ".join(data_columns)
-    result = connection.execute(
-        text(
-            f"INSERT INTO products ({columns}, batch_id, created_at) "
-            f"SELECT {columns}, :batch_id, :created_at FROM products_stage ON CONFLICT (content_hash) DO NOTHING"
-        ),
-        {"batch_id": int(frame["batch_id"].iloc[0]), "created_at": frame["created_at"].iloc[0]},
-    )
-    return int(result.rowcount)  # ON CONFLICT DO NOTHING counts only the rows it inserted
+    return out[STAGE_COLUMNS]
 
 
 def ingest_frames(
-    engine: Engine, frames: Iterable[pd.DataFrame], *, source: str, kind: str, total_rows: int | None = None
+    engine: Engine, listings: Listings, *, source: str, kind: str, total_rows: int | None = None
 ) -> IngestionResult:
     """Ingest a stream of listing chunks in one transaction; reject the whole stream on the first problem."""
     started = time.perf_counter()
     started_at = datetime.now(UTC)
-    rows_read = 0
-    postgres = engine.dialect.name == "postgresql"
+    rows_read = inserted = updated = 0
     try:
         with engine.begin() as connection:
             batch_id = connection.execute(
@@ -162,35 +117,29 @@ def ingest_frames(
                     status="running",
                     rows_read=0,
                     inserted=0,
+                    updated=0,
                     duplicates=0,
                     rejected=0,
                     started_at=started_at,
                 )
                 .returning(IngestionBatch.id)
             ).scalar_one()
-            if postgres:
-                connection.execute(
-                    text(
-                        "CREATE TEMP TABLE products_stage ON COMMIT DROP AS "
-                        f"SELECT {', '.join(_COPY_COLUMNS[:-2])} FROM products WITH NO DATA"
-                    )
-                )
-            write = _write_postgres if postgres else _write_sqlite
-            inserted = 0
+            writer = ChunkWriter(connection, batch_id, keyed=listings.keyed)
             # One writer thread: the database stores chunk k while this thread parses chunk k+1.
             # Only the writer touches the connection between submit() and result().
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
-                pending: Future[int] | None = None
-                for frame in frames:
-                    prepared = _prepare(frame, batch_id, datetime.now(UTC))
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as pool:
+                pending: Future[tuple[int, int]] | None = None
+                for frame in listings.chunks:
+                    prepared = _prepare(frame, listings.keyed)
                     if pending is not None:
-                        inserted += pending.result()
+                        inserted, updated = _add(pending.result(), inserted, updated)
                         progress.report("ingest", rows_read, total_rows)
-                    pending = writer.submit(write, connection, prepared)
+                    pending = pool.submit(writer.write, prepared, datetime.now(UTC))
                     rows_read += len(frame)
                 if pending is not None:
-                    inserted += pending.result()
+                    inserted, updated = _add(pending.result(), inserted, updated)
                     progress.report("ingest", rows_read, total_rows)
+            writer.close()
             duration = time.perf_counter() - started
             connection.execute(
                 update(IngestionBatch)
@@ -199,7 +148,8 @@ def ingest_frames(
                     status="succeeded",
                     rows_read=rows_read,
                     inserted=inserted,
-                    duplicates=rows_read - inserted,
+                    updated=updated,
+                    duplicates=rows_read - inserted - updated,
                     finished_at=datetime.now(UTC),
                     duration_seconds=duration,
                 )
@@ -220,10 +170,16 @@ def ingest_frames(
         status="succeeded",
         rows_read=rows_read,
         inserted=inserted,
-        duplicates=rows_read - inserted,
+        updated=updated,
+        duplicates=rows_read - inserted - updated,
         rejected=0,
+        notes=listings.notes,
         duration_seconds=duration,
     )
+
+
+def _add(counts: tuple[int, int], inserted: int, updated: int) -> tuple[int, int]:
+    return inserted + counts[0], updated + counts[1]
 
 
 def _record_attempt(
@@ -246,6 +202,7 @@ def _record_attempt(
                     status=status,
                     rows_read=rows_read,
                     inserted=0,
+                    updated=0,
                     duplicates=0,
                     rejected=rows_read,
                     error=error,
@@ -266,7 +223,7 @@ def _chunked(frame: pd.DataFrame, chunk_rows: int) -> Iterable[pd.DataFrame]:
 def ingest_rakuten(
     engine: Engine, x_path: Path, y_path: Path | None, *, chunk_rows: int = 20_000
 ) -> IngestionResult:
-    """Ingest the challenge's X file, labelled by its Y file when given."""
+    """Ingest the challenge's X file, labelled by its Y file when given; productid is the identity."""
     source = f"rakuten:{x_path}" + (f"+{y_path}" if y_path else "")
     return ingest_frames(engine, read_rakuten(x_path, y_path, chunk_rows), source=source, kind="rakuten")
 
@@ -277,17 +234,18 @@ def ingest_table(
     text_columns: Sequence[str],
     label_column: str | None,
     *,
+    id_column: str | None = None,
     chunk_rows: int = 20_000,
 ) -> IngestionResult:
-    """Ingest any CSV or Parquet file given its text columns and its label column."""
-    frames = read_table(path, text_columns, label_column, chunk_rows)
-    return ingest_frames(engine, frames, source=f"csv:{path}", kind="csv")
+    """Ingest any CSV or Parquet file given its text columns, its label column and its id column, if any."""
+    listings = read_table(path, text_columns, label_column, chunk_rows, id_column=id_column)
+    return ingest_frames(engine, listings, source=f"csv:{path}", kind="csv")
 
 
 def ingest_sample(
     engine: Engine, rows: int, seed: int, *, drift: bool = False, chunk_rows: int = 20_000
 ) -> IngestionResult:
-    """Generate realistic listings with the built-in generator and ingest them."""
+    """Generate realistic listings with the built-in generator and ingest them (identified by content)."""
     from rakuten_mlops.data.sample import generate_listings
 
     if rows < 1:
@@ -298,10 +256,13 @@ def ingest_sample(
             "designation": generated["designation"],
             "description": generated["description"],
             "label": generated["prdtypecode"].astype(str),
+            "key": None,
             "external_id": None,
             "productid": generated["productid"].astype("Int64"),
             "imageid": generated["imageid"].astype("Int64"),
         }
     )
     source = f"sample:rows={rows},seed={seed}" + (",drift" if drift else "")
-    return ingest_frames(engine, _chunked(frame, chunk_rows), source=source, kind="sample", total_rows=rows)
+    # The generator's product ids are random per seed, so two seeds may share one: not an identity.
+    listings = Listings(_chunked(frame, chunk_rows), keyed=False)
+    return ingest_frames(engine, listings, source=source, kind="sample", total_rows=rows)

@@ -1,103 +1,98 @@
 """Readers that turn user files into validated chunks of listings.
 
-Every reader yields DataFrames with the columns of ``LISTING_COLUMNS`` and raises
-``ValidationError`` (file, column, row, value) at the first problem. Readers stream:
-memory stays bounded by the chunk size whatever the file size.
+Every reader returns ``Listings``: DataFrames with the columns of ``LISTING_COLUMNS``, read
+lazily, that raise ``ValidationError`` (file, column, row, value) at the first problem. Readers
+stream: memory stays bounded by the chunk size whatever the file size. When the source has a
+natural key (the challenge's ``productid``, or the column given as ``--id``), the ``key`` column
+holds it and it is the listing's identity; otherwise ``key`` is empty and the listing is
+identified by its content.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from rakuten_mlops.data.reading import CsvLayout, csv_chunks, inspect_csv, parquet_chunks
 from rakuten_mlops.data.validation import (
+    KeyTracker,
     check_columns,
     check_designations,
     check_integer_column,
     check_labels,
-    find_undecodable_line,
 )
 from rakuten_mlops.errors import ValidationError
 
-LISTING_COLUMNS = ["designation", "description", "label", "external_id", "productid", "imageid"]
+LISTING_COLUMNS = ["designation", "description", "label", "key", "external_id", "productid", "imageid"]
 RAKUTEN_X_COLUMNS = ["designation", "description", "productid", "imageid"]
 RAKUTEN_Y_COLUMN = "prdtypecode"
+RAKUTEN_KEY = "productid"
 
 
-def _read_csv_chunks(path: Path, chunk_rows: int, *, index_col: int | None) -> Iterator[pd.DataFrame]:
-    """Stream a CSV as text cells; turn decoding and parsing failures into ValidationError."""
-    try:
-        reader = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            index_col=index_col,
-            chunksize=chunk_rows,
-            encoding="utf-8",
-        )
-        with reader:
-            yield from reader
-    except UnicodeDecodeError as exc:
-        line, raw = find_undecodable_line(path)
+@dataclass
+class Listings:
+    """Chunks of listings from one source, whether they carry a natural key, and what the reader noticed."""
+
+    chunks: Iterable[pd.DataFrame]
+    keyed: bool
+    notes: list[str] = field(default_factory=list)
+
+
+def _index_column(path: Path, layout: CsvLayout, columns: Sequence[str]) -> str:
+    """The challenge's files start with an unnamed row-index column."""
+    first = layout.header[0] if layout.header else None
+    if first is None or first in columns:
         raise ValidationError(
-            str(path),
-            f"line {line} has bytes that are not UTF-8 ({exc.reason}); save the file as UTF-8",
-            value=raw,
-        ) from None
-    except pd.errors.ParserError as exc:
-        raise ValidationError(str(path), f"not a readable CSV: {exc}") from None
-    except pd.errors.EmptyDataError:
-        raise ValidationError(str(path), "the file is empty") from None
+            str(path), "the first column must be the unnamed row index of the challenge's files", column=first
+        )
+    return first
 
 
-def _header(path: Path) -> list[str]:
-    if not path.is_file():
-        raise ValidationError(str(path), "no such file")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return next(csv.reader(handle), [])
-    except UnicodeDecodeError:
-        line, raw = find_undecodable_line(path)
-        raise ValidationError(str(path), f"line {line} has bytes that are not UTF-8", value=raw) from None
-
-
-def read_rakuten(x_path: Path, y_path: Path | None, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def read_rakuten(x_path: Path, y_path: Path | None, chunk_rows: int) -> Listings:
     """Stream the challenge's X (and optional Y) files, joined on their first unnamed column."""
-    x_header = _header(x_path)
-    if not x_header or x_header[0] in RAKUTEN_X_COLUMNS:
-        raise ValidationError(
-            str(x_path),
-            "the first column must be the unnamed row index of the challenge's files",
-            column=x_header[0] if x_header else None,
-        )
-    check_columns(str(x_path), x_header[1:], RAKUTEN_X_COLUMNS)
+    notes: list[str] = []
+    return Listings(_rakuten_chunks(x_path, y_path, chunk_rows, notes), keyed=True, notes=notes)
+
+
+def _rakuten_chunks(
+    x_path: Path, y_path: Path | None, chunk_rows: int, notes: list[str]
+) -> Iterator[pd.DataFrame]:
+    x_layout = inspect_csv(x_path, RAKUTEN_X_COLUMNS)
+    x_index = _index_column(x_path, x_layout, RAKUTEN_X_COLUMNS)
     y_chunks: Iterator[pd.DataFrame] | None = None
+    y_index = ""
     if y_path is not None:
-        y_header = _header(y_path)
-        check_columns(str(y_path), y_header[1:], [RAKUTEN_Y_COLUMN])
-        y_chunks = _read_csv_chunks(y_path, chunk_rows, index_col=0)
+        y_layout = inspect_csv(y_path, [RAKUTEN_Y_COLUMN])
+        check_columns(str(y_path), y_layout.header[1:], [RAKUTEN_Y_COLUMN])
+        y_index = y_layout.header[0]
+        y_chunks = csv_chunks(y_layout, [y_index, RAKUTEN_Y_COLUMN], chunk_rows)
+        notes.extend(n for n in (x_layout.note, y_layout.note) if n)
+    elif x_layout.note:
+        notes.append(x_layout.note)
+    keys = KeyTracker(str(x_path), RAKUTEN_KEY)
     first_row = 1
-    for x in _read_csv_chunks(x_path, chunk_rows, index_col=0):
+    for x in csv_chunks(x_layout, [x_index, *RAKUTEN_X_COLUMNS], chunk_rows):
         labels: pd.Series | None = None
         if y_chunks is not None:
             assert y_path is not None
             y = next(y_chunks, None)
-            labels = _aligned_labels(x, y, x_path, y_path, first_row)
+            labels = _aligned_labels(x[x_index], y, y_index, x_path, y_path, first_row)
         check_designations(str(x_path), x["designation"], first_row)
         productid = check_integer_column(
-            str(x_path), "productid", x["productid"], first_row, allow_empty=True
+            str(x_path), RAKUTEN_KEY, x[RAKUTEN_KEY], first_row, allow_empty=True
         )
+        key = keys.check(productid.astype("string").fillna(""), first_row)
         imageid = check_integer_column(str(x_path), "imageid", x["imageid"], first_row, allow_empty=True)
         yield pd.DataFrame(
             {
                 "designation": x["designation"].to_numpy(),
                 "description": x["description"].to_numpy(),
                 "label": labels.to_numpy() if labels is not None else None,
-                "external_id": x.index.astype(str).to_numpy(),
+                "key": key.to_numpy(),
+                "external_id": x[x_index].to_numpy(),
                 "productid": productid.to_numpy(),
                 "imageid": imageid.to_numpy(),
             }
@@ -108,32 +103,32 @@ def read_rakuten(x_path: Path, y_path: Path | None, chunk_rows: int) -> Iterator
             str(y_path),
             f"has more rows than {x_path.name} ({x_path.name} ends after {first_row - 1} rows)",
             row=first_row,
-            value=str(extra.index[0]),
+            value=str(extra[y_index].iloc[0]),
         )
 
 
 def _aligned_labels(
-    x: pd.DataFrame, y: pd.DataFrame | None, x_path: Path, y_path: Path, first_row: int
+    x_index: pd.Series, y: pd.DataFrame | None, y_index: str, x_path: Path, y_path: Path, first_row: int
 ) -> pd.Series:
     """Check that Y's chunk has the same index as X's and integer codes; return the codes as text."""
-    if y is None or len(y) < len(x):
+    if y is None or len(y) < len(x_index):
         seen = first_row - 1 + (0 if y is None else len(y))
         raise ValidationError(
             str(y_path), f"has fewer rows than {x_path.name} (ends after {seen} rows)", row=seen + 1
         )
-    if len(y) > len(x):  # X ended inside this chunk while Y goes on
+    if len(y) > len(x_index):  # X ended inside this chunk while Y goes on
         raise ValidationError(
             str(y_path),
-            f"has more rows than {x_path.name} ({x_path.name} ends after {first_row - 1 + len(x)} rows)",
-            row=first_row + len(x),
-            value=str(y.index[len(x)]),
+            f"has more rows than {x_path.name} ({x_path.name} ends after {first_row - 1 + len(x_index)} rows)",
+            row=first_row + len(x_index),
+            value=str(y[y_index].iloc[len(x_index)]),
         )
-    mismatch = (x.index.astype(str) != y.index.astype(str)).nonzero()[0]
+    mismatch = (x_index.to_numpy() != y[y_index].to_numpy()).nonzero()[0]
     if len(mismatch):
         at = int(mismatch[0])
         raise ValidationError(
             str(y_path),
-            f"index {y.index[at]!s} does not match {x_path.name}'s index {x.index[at]!s} on the same row",
+            f"index {y[y_index].iloc[at]!s} does not match {x_path.name}'s index {x_index.iloc[at]!s} on the same row",
             row=first_row + at,
         )
     codes = check_integer_column(
@@ -143,21 +138,42 @@ def _aligned_labels(
 
 
 def read_table(
-    path: Path, text_columns: Sequence[str], label_column: str | None, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
+    path: Path,
+    text_columns: Sequence[str],
+    label_column: str | None,
+    chunk_rows: int,
+    *,
+    id_column: str | None = None,
+) -> Listings:
     """Stream any CSV or Parquet file: the first text column is the designation, the rest the description."""
+    notes: list[str] = []
+    chunks = _table_chunks(path, text_columns, label_column, id_column, chunk_rows, notes)
+    return Listings(chunks, keyed=id_column is not None, notes=notes)
+
+
+def _table_chunks(
+    path: Path,
+    text_columns: Sequence[str],
+    label_column: str | None,
+    id_column: str | None,
+    chunk_rows: int,
+    notes: list[str],
+) -> Iterator[pd.DataFrame]:
     if not text_columns:
         raise ValidationError(str(path), "name at least one text column (--text COL)")
-    wanted = [*text_columns, *([label_column] if label_column else [])]
+    wanted = [*text_columns, *([label_column] if label_column else []), *([id_column] if id_column else [])]
     if path.suffix.lower() in {".parquet", ".pq"}:
-        chunks = _read_parquet_chunks(path, wanted, chunk_rows)
+        chunks = parquet_chunks(path, wanted, chunk_rows)
     else:
-        check_columns(str(path), _header(path), wanted)
-        chunks = _read_csv_chunks(path, chunk_rows, index_col=None)
+        layout = inspect_csv(path, wanted)
+        if layout.note:
+            notes.append(layout.note)
+        chunks = csv_chunks(layout, wanted, chunk_rows)
+    keys = KeyTracker(str(path), id_column) if id_column else None
     first_row = 1
     for frame in chunks:
-        designation = frame[text_columns[0]].astype(str).str.strip()
-        rest = [frame[c].astype(str).str.strip() for c in text_columns[1:]]
+        designation = frame[text_columns[0]].str.strip()
+        rest = [frame[c].str.strip() for c in text_columns[1:]]
         description = (
             pd.Series([" ".join(p for p in parts if p) for parts in zip(*rest, strict=True)], dtype=str)
             if rest
@@ -167,28 +183,16 @@ def read_table(
         labels = (
             check_labels(str(path), label_column, frame[label_column], first_row) if label_column else None
         )
+        key = keys.check(frame[id_column], first_row) if keys is not None and id_column else None
         yield pd.DataFrame(
             {
                 "designation": designation.to_numpy(),
                 "description": description.to_numpy(),
                 "label": labels.to_numpy() if labels is not None else None,
+                "key": key.to_numpy() if key is not None else None,
                 "external_id": None,
                 "productid": None,
                 "imageid": None,
             }
         )
         first_row += len(frame)
-
-
-def _read_parquet_chunks(path: Path, columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
-    import pyarrow.parquet as pq
-
-    if not path.is_file():
-        raise ValidationError(str(path), "no such file")
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as exc:  # pyarrow raises several unrelated types for a bad file
-        raise ValidationError(str(path), f"not a readable Parquet file: {exc}") from None
-    check_columns(str(path), parquet.schema_arrow.names, columns)
-    for batch in parquet.iter_batches(batch_size=chunk_rows, columns=columns):
-        yield batch.to_pandas().fillna("").astype(str)

@@ -10,15 +10,30 @@ import pandas as pd
 from rakuten_mlops.errors import ValidationError
 
 MAX_LABEL_CHARS = 64
+MAX_KEY_CHARS = 128
 _INTEGER = r"^\s*[+-]?\d+\s*$"
 
 
-def check_columns(source: str, present: Sequence[str], required: Sequence[str]) -> None:
+def check_columns(source: str, present: Sequence[str], required: Sequence[str], *, hint: str = "") -> None:
     """Every required column must be present; the message lists what the file has."""
     missing = [c for c in required if c not in present]
     if missing:
         shown = ", ".join(repr(c) for c in present if c) or "none"
-        raise ValidationError(source, f"missing column (the file has: {shown})", column=missing[0])
+        raise ValidationError(source, f"missing column (the file has: {shown}{hint})", column=missing[0])
+
+
+def check_header(source: str, names: Sequence[str]) -> None:
+    """Column names must be unique: a repeated name would make the mapping ambiguous."""
+    first: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if name in first:
+            raise ValidationError(
+                source,
+                f"the header names this column twice (fields {first[name]} and {position}); "
+                "give each column its own name",
+                column=name,
+            )
+        first[name] = position
 
 
 def check_designations(source: str, values: pd.Series, first_row: int, column: str = "designation") -> None:
@@ -69,3 +84,38 @@ def find_undecodable_line(path: Path) -> tuple[int, bytes]:
             except UnicodeDecodeError as exc:
                 return number, line[max(0, exc.start - 20) : exc.end + 20]
     return 0, b""
+
+
+class KeyTracker:
+    """The natural keys met so far in one file: each row needs one, short enough, seen only once."""
+
+    def __init__(self, source: str, column: str) -> None:
+        self._source = source
+        self._column = column
+        self._rows: dict[str, int] = {}
+
+    def check(self, keys: pd.Series, first_row: int) -> pd.Series:
+        """Return the chunk's keys stripped; refuse a blank, an overlong or a repeated key."""
+        stripped = keys.astype(str).str.strip()
+        for problem, bad in (
+            ("empty id: this column is the listing's identity, so every row needs one", stripped == ""),
+            (f"id longer than {MAX_KEY_CHARS} characters", stripped.str.len() > MAX_KEY_CHARS),
+        ):
+            where = bad.to_numpy().nonzero()[0]
+            if len(where):
+                at = int(where[0])
+                raise ValidationError(
+                    self._source, problem, column=self._column, row=first_row + at, value=keys.iloc[at]
+                )
+        rows = self._rows
+        for row, key in enumerate(stripped.tolist(), start=first_row):
+            earlier = rows.setdefault(key, row)
+            if earlier != row:
+                raise ValidationError(
+                    self._source,
+                    f"id already used on row {earlier}; each product may appear only once in a file",
+                    column=self._column,
+                    row=row,
+                    value=key,
+                )
+        return stripped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+@lru_cache(maxsize=16)
+def get_engine(url: str) -> Engine:
+    """The process's one engine for `url`, shared by every flow task and command (a few URLs at most)."""
+    return make_engine(url)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -42,17 +43,26 @@ def current_revision(engine: Engine) -> str | None:
         ) from exc
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Migrate the database to the newest revision; return (before, after)."""
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate the database to the newest revision (or the one given); return (before, after)."""
     before = current_revision(engine)
+    _run(engine, command.upgrade, revision)
+    return before, head_revision() if revision == "head" else revision
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database back to an earlier revision (operators rolling back a release)."""
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = _config(engine.url.render_as_string(hide_password=False))
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            step(config, revision)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"migrating {engine.url.render_as_string()} failed: {exc}") from exc
-    return before, head_revision()
 
 
 def ensure_schema(engine: Engine) -> None:

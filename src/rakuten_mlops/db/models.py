@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-HASH_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
+# Byte-wise collation on PostgreSQL: keys need no locale rules, and the unique index is faster.
+KEY_TYPE = String(128).with_variant(String(128, collation="C"), "postgresql")
 
 
 def utcnow() -> datetime:
@@ -36,6 +37,8 @@ class IngestionBatch(Base):
     )  # running | succeeded | rejected | failed
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     inserted: Mapped[int] = mapped_column(Integer, default=0)
+    # Known listings (same key) whose designation, description or label this batch changed.
+    updated: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -48,11 +51,17 @@ class Product(Base):
     """A listing of the catalogue; unlabelled listings (label NULL) are kept for scoring."""
 
     __tablename__ = "products"
-    __table_args__ = (Index("ix_products_label", "label"),)
+    __table_args__ = (
+        Index("ix_products_label", "label"),
+        Index("ix_products_listing_key", "listing_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # Byte-wise collation on PostgreSQL: hashes need no locale rules, and the unique index is faster.
-    content_hash: Mapped[str] = mapped_column(HASH_TYPE, unique=True)
+    # The identity: the source's natural key (productid, a CSV's --id column), or "sha256:" and the
+    # hash of designation, description and label for sources without one.
+    listing_key: Mapped[str] = mapped_column(KEY_TYPE)
+    # What the train/validation/test split is derived from; set once, never updated.
+    split_key: Mapped[str] = mapped_column(String(128))
     designation: Mapped[str] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     label: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -64,6 +73,22 @@ class Product(Base):
 
 
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")  # SQLite only autoincrements INTEGER keys
+
+
+class ProductChange(Base):
+    """One field of a known listing changed by an ingestion: its old and new value."""
+
+    __tablename__ = "product_history"
+    __table_args__ = (Index("ix_product_history_product_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    listing_key: Mapped[str] = mapped_column(KEY_TYPE)
+    field: Mapped[str] = mapped_column(String(16))  # designation | description | label
+    old_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    new_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingestion_batches.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Prediction(Base):
@@ -120,3 +145,49 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+# A sha256 in hex; byte-wise on PostgreSQL, as the listing keys are.
+DIGEST_TYPE = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class Dataset(Base):
+    """A table a user brought (any columns), known by its name; its contents live in versions."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DatasetVersion(Base):
+    """One version of a dataset: an upload (no parent) or the output of preprocessing steps (lineage)."""
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (
+        Index("uq_dataset_versions_version", "dataset_id", "version", unique=True),
+        Index("ix_dataset_versions_hash", "dataset_id", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(DIGEST_TYPE)  # sha256 of the uploaded bytes (or of the output)
+    source: Mapped[str] = mapped_column(String(500))  # the uploaded file's name, or "preprocess"
+    format: Mapped[str] = mapped_column(String(16))  # csv | tsv | excel | json | parquet
+    rows: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    schema: Mapped[str] = mapped_column(Text)  # JSON: [{"name", "dtype"}]
+    read_options: Mapped[str] = mapped_column(Text)  # JSON: delimiter, encoding, sheet
+    file_path: Mapped[str] = mapped_column(Text)  # the file as uploaded, relative to the datasets folder
+    data_path: Mapped[str] = mapped_column(Text)  # the rows as Parquet, relative to the datasets folder
+    parent_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    steps: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: the steps applied to the parent
+    parameters: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: target, chosen step ids
+    pipeline_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # the fitted scikit-learn pipeline
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

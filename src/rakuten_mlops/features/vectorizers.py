@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -218,6 +218,27 @@ class TextFeaturizer:
         if len(parts) == 1 and parts[0].dtype == np.float32 and parts[0].has_sorted_indices:
             return parts[0]  # the default single listing block: no stacking copy
         return _stack(parts)
+
+    def clean(self, texts: TextColumn, *, description: bool = False) -> list[str]:
+        """Texts as this featurizer cleans them (descriptions also cut to its length cap)."""
+        cleaned = clean_texts(
+            texts, fold_accents=self.config.fold_accents, normalise_numbers=self.config.normalise_numbers
+        )
+        cap = self.config.description_max_chars
+        return [t[:cap] for t in cleaned] if description and cap is not None else cleaned
+
+    def word_vocabularies(self) -> list[Mapping[str, int]]:
+        """The term -> column maps of the fitted word TF-IDF blocks (none for a hashing featurizer)."""
+        return [v.vocabulary_ for v in self._word_blocks()]
+
+    def word_token_pattern(self) -> str | None:
+        """The regular expression that splits cleaned text into words (None without a word vocabulary)."""
+        blocks = self._word_blocks()
+        return str(blocks[0].token_pattern) if blocks else None
+
+    def _word_blocks(self) -> list[TfidfVectorizer]:
+        self._require_fitted()
+        return [v for v in self._vectorizers if isinstance(v, TfidfVectorizer) and v.analyzer == "word"]
 
     def get_feature_names(self) -> list[str]:
         """Return readable column names such as 'designation:word:iphone' or 'description:char:pho'."""

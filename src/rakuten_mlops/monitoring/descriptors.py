@@ -12,11 +12,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from rakuten_mlops.errors import DataError
-from rakuten_mlops.features.text import clean_texts
-from rakuten_mlops.features.vectorizers import TextFeaturizer
 from rakuten_mlops.training.model import TextClassifierModel
 
 TEXT_COLUMNS = ("designation", "description")
@@ -51,19 +48,9 @@ def _word_counts(texts: list[str]) -> np.ndarray:
     return np.fromiter(map(len, map(str.split, texts)), dtype=np.int64, count=len(texts))
 
 
-def _word_vectorizers(featurizer: TextFeaturizer) -> list[TfidfVectorizer]:
-    """The fitted word TF-IDF vectorizers of the featurizer (none for a hashing featurizer)."""
-    # TextFeaturizer keeps its fitted vectorizers private; their vocabularies are all the check reads.
-    fitted: list[object] = list(getattr(featurizer, "_vectorizers", []))
-    return [v for v in fitted if isinstance(v, TfidfVectorizer) and v.analyzer == "word"]
-
-
 def _clean(model: TextClassifierModel, texts: list[str], *, description: bool) -> list[str]:
     """The texts as the model's featurizer cleans them (descriptions also cut to its length cap)."""
-    config = model.featurizer.config
-    cleaned = clean_texts(texts, fold_accents=config.fold_accents, normalise_numbers=config.normalise_numbers)
-    cap = config.description_max_chars
-    return [t[:cap] for t in cleaned] if description and cap is not None else cleaned
+    return model.featurizer.clean(texts, description=description)
 
 
 def _model_input(raw: list[str], cleaned: list[str]) -> list[str]:
@@ -87,11 +74,11 @@ def _oov_share(model: TextClassifierModel, designation: list[str], description: 
     token never contains a space, so looking it up in the full (unigram + bigram) vocabulary
     finds unigrams only. NaN for every row of a hashing featurizer, which has no vocabulary.
     """
-    vectorizers = _word_vectorizers(model.featurizer)
-    if not vectorizers:
+    token_pattern = model.featurizer.word_token_pattern()
+    if token_pattern is None:
         return np.full(len(designation), np.nan)
-    pattern = re.compile(vectorizers[0].token_pattern)
-    vocabularies: list[Mapping[str, int]] = [v.vocabulary_ for v in vectorizers]
+    pattern = re.compile(token_pattern)
+    vocabularies = model.featurizer.word_vocabularies()
     parts = [np.zeros(0)]
     for start in range(0, len(designation), OOV_CHUNK_ROWS):
         end = start + OOV_CHUNK_ROWS

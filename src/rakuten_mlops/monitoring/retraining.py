@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rakuten_mlops.db.models import Product
 from rakuten_mlops.monitoring._db import database_error
 from rakuten_mlops.monitoring.accuracy import LIVE_ACCURACY_WINDOW, live_accuracy
+from rakuten_mlops.monitoring.alerts import ACCURACY_DROP, raise_alert_once
 from rakuten_mlops.registry import Registry
 
 SPLITS = ("train", "validation", "test")
@@ -152,3 +153,23 @@ def reload_api(api_url: str, api_key: str | None, poll_seconds: float, timeout: 
         )
     version = response.json().get("version")
     return ApiReload(True, None if version is None else str(version), f"the API now serves v{version}")
+
+
+def raise_accuracy_alert(engine: Engine, version: str, found: AccuracyCheck) -> int | None:
+    """Raise a critical alert when live accuracy dropped, unless one is open for the version; its id."""
+    if not found.dropped:
+        return None
+    alert, raised = raise_alert_once(
+        engine,
+        ACCURACY_DROP,
+        "critical",
+        f"v{version}: {found.reason}",
+        {
+            "model_version": version,
+            "live_accuracy": found.live_accuracy,
+            "test_accuracy": found.test_accuracy,
+            "feedback_rows": found.feedback_rows,
+        },
+        same=("model_version",),
+    )
+    return alert.id if raised else None

@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 from sqlalchemy import Engine
 
-from rakuten_mlops.errors import ModelError
+from rakuten_mlops import tracking
+from rakuten_mlops.config import Settings
+from rakuten_mlops.errors import DataError, ModelError
+from rakuten_mlops.monitoring.alerts import DRIFT, raise_alert_once
+from rakuten_mlops.monitoring.backlog import wait_for_inference_log
 from rakuten_mlops.monitoring.descriptors import (
     CATEGORICAL_DESCRIPTORS,
     DESCRIPTOR_COLUMNS,
@@ -77,7 +80,7 @@ def log_drift_run(
     tracking_uri: str, artifacts_dir: Path, result: DriftResult, report: StoredDriftReport
 ) -> str | None:
     """Log a drift check as an MLflow run (metrics, per-descriptor scores, the HTML report); its run id."""
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = tracking.client(tracking_uri)
     try:
         found = client.get_experiment_by_name(MONITORING_EXPERIMENT)
         if found is not None:
@@ -123,16 +126,84 @@ def run_drift_check(
     tracking_uri: str | None = None,
     artifacts_dir: Path | None = None,
     min_rows: int = MIN_ROWS,
+    note: str | None = None,
 ) -> DriftCheck:
-    """Compare the served window with the champion's reference, store the verdict and log the report."""
+    """Compare the served window with the champion's reference, store the verdict and log the report.
+
+    `note` joins the window's description (what the check knew of predictions still being stored).
+    """
     window = load_current_window(engine, last=last, since=since, min_rows=min_rows)
     reference = reference_descriptors(registry, version, model, report_dir / "reference")
     current = describe_served(window.listings, model)
     result = compare_descriptors(reference, current, threshold, report_dir=report_dir)
     versions = sorted(set(map(str, window.listings["model_version"])))
-    description = f"{window.description} (served by v{', v'.join(versions)})"
+    description = f"{window.description} (served by v{', v'.join(versions)})" + (f"; {note}" if note else "")
     report = record_drift(engine, result, version, description)
     run_id = None
     if tracking_uri is not None:
         run_id = log_drift_run(tracking_uri, artifacts_dir or report_dir, result, report)
     return DriftCheck(version, window, result, report, run_id)
+
+
+@dataclass(frozen=True)
+class NothingToCheck:
+    """Why no drift check ran: no champion yet, or too few predictions served."""
+
+    reason: str
+    champion: str | None
+
+
+def check_champion(
+    engine: Engine,
+    registry: Registry,
+    settings: Settings,
+    *,
+    window: int,
+    since_hours: float | None,
+    threshold: float,
+) -> DriftCheck | NothingToCheck:
+    """The champion's drift check on the newest predictions, once the API's log has stored them."""
+    champion = registry.champion()
+    if champion is None:
+        return NothingToCheck("no champion model yet; train one first (rakuten-mlops train)", None)
+    version = str(champion.version)
+    started = datetime.now(UTC)
+    since = None if since_hours is None else started - timedelta(hours=since_hours)
+    catch_up = wait_for_inference_log(settings.api_url, started)
+    try:
+        return run_drift_check(
+            engine,
+            registry,
+            version=version,
+            model=registry.load_model(version),
+            threshold=threshold,
+            report_dir=settings.reports_dir,
+            last=window,
+            since=since,
+            tracking_uri=settings.tracking_uri,
+            artifacts_dir=settings.artifacts_dir,
+            note=catch_up.note,
+        )
+    except DataError as exc:  # too few predictions: the API has not served enough yet
+        return NothingToCheck(f"nothing to check yet: {exc}", version)
+
+
+def raise_drift_alert(engine: Engine, check: DriftCheck) -> int | None:
+    """Raise a drift alert for the check's champion unless one is open already; the new alert's id."""
+    result = check.result
+    alert, raised = raise_alert_once(
+        engine,
+        DRIFT,
+        "warning",
+        f"drift in the last {result.current_rows:,} predictions of v{check.model_version}: "
+        f"{result.drift_share:.0%} of descriptors drifted ({', '.join(result.drifted_features)})",
+        {
+            "model_version": check.model_version,
+            "drift_report_id": check.report.id,
+            "drift_share": result.drift_share,
+            "drifted_features": result.drifted_features,
+            "report_path": None if result.report_path is None else str(result.report_path),
+        },
+        same=("model_version",),
+    )
+    return alert.id if raised else None

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib.resources
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import multiprocess
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -23,10 +26,12 @@ from rakuten_mlops.db.engine import make_engine
 from rakuten_mlops.db.migrate import ensure_schema
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.serving.datasets_routes import datasets_router
 from rakuten_mlops.serving.drift_gauges import DriftGauges
 from rakuten_mlops.serving.holder import ModelHolder, ModelSource, RegistrySource
-from rakuten_mlops.serving.log_process import InferenceLogProcess
-from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode
+from rakuten_mlops.serving.inference_log import InferenceLog, LogUnavailableError
+from rakuten_mlops.serving.local_copy import LocalCopy
+from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode, route_label
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from rakuten_mlops.serving.monitoring_routes import monitoring_router
 from rakuten_mlops.serving.routes import router
@@ -62,10 +67,44 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+DOCS_ASSETS = "/docs-assets"
+FAVICON = Path(str(importlib.resources.files("fastapi_offline") / "static" / "favicon.png"))
+# How long startup waits for the registry before serving without a model (it goes on in the background).
+STARTUP_REGISTRY_WAIT_S = 5.0
+
+
 def _engine_options(settings: Settings) -> dict[str, Any]:
     if settings.db_url.startswith("postgresql"):
-        return {"connect_args": {"connect_timeout": 3}}  # an outage must not stall the log writer long
+        # Bounded waits: a new connection gives up after 3 s, a dead peer is noticed by keepalives,
+        # and a statement that waits on locks gives up before the writer's own deadline.
+        timeout_ms = int(settings.inference_log_write_timeout * 1000 * 0.8)
+        return {
+            "connect_args": {
+                "connect_timeout": 3,
+                "keepalives": 1,
+                "keepalives_idle": 5,
+                "keepalives_interval": 2,
+                "keepalives_count": 3,
+                "options": f"-c statement_timeout={timeout_ms}",
+            }
+        }
     return {}
+
+
+async def _first_model(holder: ModelHolder, registry: RegistrySource | None) -> asyncio.Task[None]:
+    """Serve the local copy at once when there is one, and start loading the registry's champion.
+
+    Without a copy, startup waits a few seconds for the registry so that a healthy stack is ready
+    when it says so; past that, or with a copy, the registry is reached in the background.
+    """
+    copied = None if registry is None else await asyncio.to_thread(registry.load_copy)
+    if copied is not None:
+        holder.serve(copied)
+    first = asyncio.create_task(holder.try_refresh())
+    if copied is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(first), STARTUP_REGISTRY_WAIT_S)
+    return first
 
 
 def create_app(
@@ -89,14 +128,13 @@ def create_app(
             log.warning("database not ready at startup, predictions will be spooled: %s", exc)
         inference_log = None
         if settings.inference_log:
-            inference_log = await asyncio.to_thread(
-                InferenceLogProcess(
-                    settings.db_url,
-                    settings.spool_dir,
-                    engine_options=_engine_options(settings),
-                    on_pending=metrics.log_pending.set,
-                ).start
-            )
+            inference_log = InferenceLog(
+                settings.db_url,
+                settings.spool_dir,
+                engine_options=_engine_options(settings),
+                write_timeout_s=settings.inference_log_write_timeout,
+                on_status=metrics.set_log_status,
+            ).start()
 
         def swapped(version: str | None, previous: str | None) -> None:
             metrics.set_model(version, previous)
@@ -106,26 +144,30 @@ def create_app(
 
         thresholds = gc.get_threshold()
         gc.set_threshold(max(GC_THRESHOLD, thresholds[0]), *thresholds[1:])
-        holder = ModelHolder(
-            source or RegistrySource(Registry.from_uri(settings.tracking_uri, settings.model_name)),
-            on_swap=swapped,
-        )
+        registry = None
+        if source is None:
+            registry = RegistrySource(
+                Registry.from_uri(settings.tracking_uri, settings.model_name, check=False),
+                LocalCopy(settings.mlops_home / "champion"),
+            )
+        holder = ModelHolder(source if source is not None else registry, on_swap=swapped)  # type: ignore[arg-type]
         service = PredictionService(metrics, inference_log, engine)
         app.state.settings, app.state.metrics, app.state.holder = settings, metrics, holder
         app.state.drift_gauges = DriftGauges(engine, metrics, settings.drift_gauge_seconds)
         app.state.service, app.state.inference_log = service, inference_log
         metrics.set_model(None, None)
-        await holder.try_refresh()
+        first = await _first_model(holder, registry)
         with contextlib.suppress(Exception):  # the database may be down; the gauge waits for feedback
             await asyncio.to_thread(service.live_accuracy)
         poller = asyncio.create_task(holder.poll(interval)) if interval > 0 else None
         try:
             yield
         finally:
-            if poller is not None:
-                poller.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await poller
+            for task in (first, poller):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if inference_log is not None:
                 await asyncio.to_thread(inference_log.stop)
             engine.dispose()
@@ -133,32 +175,55 @@ def create_app(
             if multiprocess_mode():
                 multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]  # drop this worker's live gauges
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI's and ReDoc's files from the installed package instead of a CDN,
+    # so /docs and /redoc work on a machine without internet.
+    app = FastAPIOffline(
         title="Rakuten product classification API",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(FAVICON, media_type="image/png")
+
     app.state.settings, app.state.metrics = settings, metrics
     app.include_router(router)
     app.include_router(monitoring_router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, metrics=metrics)
+    app.include_router(datasets_router)
+    # Uploads of datasets may be larger than any prediction request (DATASET_MAX_MB, plus the multipart framing).
+    upload_limit = {"/datasets": settings.dataset_max_bytes + 1024 * 1024}
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=MAX_BODY_BYTES,
+        metrics=metrics,
+        timeout=settings.api_body_timeout,
+        path_limits=upload_limit,
+    )
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        metrics.errors.labels(reason="validation").inc()
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels(reason="validation", route=route_label(request.scope)).inc()
         errors = [{k: v for k, v in e.items() if k in {"loc", "msg", "type"}} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors, "message": _validation_message(exc)})
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        metrics.errors.labels(reason=STATUS_REASONS.get(exc.status_code, str(exc.status_code))).inc()
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        reason = STATUS_REASONS.get(exc.status_code, str(exc.status_code))
+        metrics.errors.labels(reason=reason, route=route_label(request.scope)).inc()
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
 
+    @app.exception_handler(LogUnavailableError)
+    async def log_unavailable(request: Request, exc: LogUnavailableError) -> JSONResponse:
+        metrics.errors.labels(reason="log_unavailable", route=route_label(request.scope)).inc()
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
+
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        metrics.errors.labels(reason="internal").inc()
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        metrics.errors.labels(reason="internal", route=route_label(request.scope)).inc()
         log.exception("unexpected error while answering a request")
         return JSONResponse(status_code=500, content={"detail": f"internal error: {exc.__class__.__name__}"})
 

@@ -26,11 +26,18 @@ def get_holder(request: Request) -> ModelHolder:
     return holder
 
 
+def no_model_reason(holder: ModelHolder) -> str:
+    """Why no model is served: none promoted yet, or the registry could not be read (and why)."""
+    if holder.last_error:
+        return f"no model is loaded: {holder.last_error}"
+    return NO_MODEL
+
+
 def get_model(holder: Annotated[ModelHolder, Depends(get_holder)]) -> LoadedModel:
     """The model in service, read once per request (a swap never changes it mid-request)."""
     current = holder.current
     if current is None:
-        raise HTTPException(503, NO_MODEL)
+        raise HTTPException(503, no_model_reason(holder))
     return current
 
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache, cached_property
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from anyio import to_thread
 
+from rakuten_mlops import tracking
 from rakuten_mlops.data.categories import category_label
-from rakuten_mlops.registry import Registry
+from rakuten_mlops.registry import Registry, native_model_path
+from rakuten_mlops.serving.local_copy import LocalCopy
 from rakuten_mlops.training.explain import explain
 from rakuten_mlops.training.model import TextClassifierModel
 
@@ -54,6 +58,7 @@ class LoadedModel:
     run_id: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     loaded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    source: str = "registry"  # or "local copy": served from MLOPS_HOME while the registry was unreachable
 
     @cached_property
     def answer_parts(self) -> list[tuple[int | str, str | None]]:
@@ -86,23 +91,42 @@ class ModelSource(Protocol):
 
 
 class RegistrySource:
-    """Champions from the MLflow registry, loaded as native models (no pyfunc in the hot path)."""
+    """Champions from the MLflow registry, loaded as native models (no pyfunc in the hot path).
 
-    def __init__(self, registry: Registry) -> None:
+    With a `copy`, each champion loaded is also kept locally, for a start while MLflow is down.
+    """
+
+    def __init__(self, registry: Registry, copy: LocalCopy | None = None) -> None:
         self.registry = registry
+        self.copy = copy
 
     def champion_version(self) -> str | None:
-        """The champion's version, or None before the first promotion."""
+        """The champion's version, or None before the first promotion (a store that is down fails fast)."""
+        tracking.check_store(self.registry.tracking_uri)
         champion = self.registry.champion()
         return None if champion is None else str(champion.version)
 
     def load(self, version: str) -> LoadedModel:
-        """Download and load a version with its run's metrics."""
+        """Download and load a version with its run's metrics (and keep the local copy)."""
         info = self.registry.version_info(version)
-        model = self.registry.load_model(version)
+        with tempfile.TemporaryDirectory(prefix="rakuten-model-") as tmp:
+            path = native_model_path(self.registry.download(version, Path(tmp)))
+            model = TextClassifierModel.load(path)
+            if self.copy is not None:
+                self.copy.save(self.registry.name, version, info.run_id, info.metrics, path)
         model.predict_proba(["warm up"], [None])  # builds lookup tables before the first request
         return LoadedModel(
             name=self.registry.name, version=version, model=model, run_id=info.run_id, metrics=info.metrics
+        )
+
+    def load_copy(self) -> LoadedModel | None:
+        """The locally kept champion, when there is one and its checksum matches."""
+        found = None if self.copy is None else self.copy.load(self.registry.name)
+        if found is None:
+            return None
+        found.model.predict_proba(["warm up"], [None])
+        return LoadedModel(
+            found.name, found.version, found.model, found.run_id, found.metrics, source="local copy"
         )
 
 
@@ -126,6 +150,20 @@ class ModelHolder:
         current = self.current
         return None if current is None else current.version
 
+    @property
+    def source_name(self) -> str | None:
+        """Where the model in service came from: registry or local copy (None when nothing is served)."""
+        current = self.current
+        return None if current is None else current.source
+
+    def serve(self, loaded: LoadedModel) -> None:
+        """Serve a model loaded elsewhere (the local copy at start)."""
+        previous = self.version
+        self.current = loaded
+        log.info("serving model version %s from the %s", loaded.version, loaded.source)
+        if self._on_swap is not None:
+            self._on_swap(loaded.version, previous)
+
     async def refresh(self) -> tuple[bool, str | None]:
         """Load the champion if it changed; return (changed, previous version). Blocking I/O runs in a thread."""
         async with self._lock:  # one load at a time; a second caller waits and then sees it is current
@@ -133,6 +171,9 @@ class ModelHolder:
             wanted = await to_thread.run_sync(self.source.champion_version)
             if wanted is None or wanted == previous:
                 self.last_error = None
+                current = self.current
+                if current is not None and wanted == previous and current.source != "registry":
+                    self.current = replace(current, source="registry")  # the same version: reconnected
                 return False, previous
             loaded = await to_thread.run_sync(self.source.load, wanted)
             self.current = loaded  # the swap: one reference assignment

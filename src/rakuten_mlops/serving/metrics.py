@@ -8,15 +8,30 @@ that folder and `/metrics` aggregates them, so counters are not sharded per work
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+if TYPE_CHECKING:
+    from rakuten_mlops.serving.inference_log import LogStatus
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 TEXT_BUCKETS = (0, 10, 25, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+PROBE_ROUTES = frozenset(
+    {"/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json", "/favicon.ico", "/docs-assets"}
+)
+# The routes whose requests are the API's traffic (what the control room and Grafana call live traffic).
+PREDICTION_ROUTES = "/predict|/predict/batch|/explain"
+
+
+def route_label(scope: Mapping[str, Any]) -> str:
+    """The route template of a request ('unmatched' before routing or for unknown paths): bounded labels."""
+    route = scope.get("route")
+    return str(getattr(route, "path", None) or "unmatched")
 
 
 def multiprocess_mode() -> bool:
@@ -65,8 +80,8 @@ class ApiMetrics:
         )
         self.errors = Counter(
             "rakuten_request_errors_total",
-            "Requests answered with an error, by reason.",
-            ["reason"],
+            "Requests answered with an error, by reason and route template.",
+            ["reason", "route"],
             registry=r,
         )
         self.text_length = Histogram(
@@ -89,18 +104,28 @@ class ApiMetrics:
             registry=r,
             multiprocess_mode="livemin",
         )
+        # Every worker reads the same outbox: the highest reading is the backlog.
         self.log_pending = Gauge(
             "rakuten_inference_log_pending",
-            "Predictions not yet stored in the database (queued or spooled to disk).",
+            "Answered predictions not yet stored in the database (durable in the outbox meanwhile).",
             registry=r,
-            multiprocess_mode="livesum",
+            multiprocess_mode="livemax",
         )
-        self.live_accuracy = Gauge(
-            "rakuten_live_accuracy",
-            "Share of correct predictions among the latest feedback (POST /feedback).",
+        self.log_oldest = Gauge(
+            "rakuten_inference_log_oldest_pending_seconds",
+            "Age of the oldest answered prediction not yet in the database (0 when none waits).",
             registry=r,
-            multiprocess_mode="mostrecent",
+            multiprocess_mode="livemax",
         )
+        self.log_healthy = Gauge(
+            "rakuten_inference_log_healthy",
+            "1 while predictions reach the database as they come; 0 while the database is down, hangs, "
+            "or the outbox cannot be written.",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
+        # Made on the first feedback: before any, the series is absent rather than a misleading 0.
+        self._live_accuracy: Gauge | None = None
         self.feedback = Counter(
             "rakuten_feedback_total",
             "Feedback received, by whether the prediction was correct.",
@@ -122,8 +147,15 @@ class ApiMetrics:
         )
         self.http_requests = Counter(
             "rakuten_http_requests_total",
-            "HTTP requests, by route template, method and status code.",
+            "HTTP requests, by route template, method and status code (probes and scrapes excluded).",
             ["route", "method", "status"],
+            registry=r,
+        )
+        # Health probes, metric scrapes and the docs are counted apart: they are not traffic.
+        self.probes = Counter(
+            "rakuten_probe_requests_total",
+            "Health probes, metric scrapes and documentation requests, by route.",
+            ["route"],
             registry=r,
         )
         self.http_latency = Histogram(
@@ -133,6 +165,26 @@ class ApiMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def set_live_accuracy(self, accuracy: float) -> None:
+        """Publish the live accuracy (the series appears with the first feedback)."""
+        if self._live_accuracy is None:
+            self._live_accuracy = Gauge(
+                "rakuten_live_accuracy",
+                "Share of correct predictions among the latest feedback (POST /feedback).",
+                registry=self.registry,
+                multiprocess_mode="mostrecent",
+            )
+        self._live_accuracy.set(accuracy)
+
+    def set_log_status(self, status: LogStatus) -> None:
+        """Publish the inference log's backlog, its age and whether it is healthy."""
+        self.log_pending.set(status.backlog)
+        age = 0.0
+        if status.oldest_pending_at is not None:
+            age = max(0.0, (datetime.now(UTC) - status.oldest_pending_at).total_seconds())
+        self.log_oldest.set(age)
+        self.log_healthy.set(1.0 if status.state in {"ok", "starting"} else 0.0)
 
     def set_model(self, version: str | None, previous: str | None) -> None:
         """Flag the version in service (and the previous one as retired)."""

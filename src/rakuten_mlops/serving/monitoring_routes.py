@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -20,8 +21,15 @@ from rakuten_mlops.serving.monitoring_schemas import (
     DriftReportOut,
 )
 
+log = logging.getLogger(__name__)
 monitoring_router = APIRouter(tags=["monitoring"])
 DB_DOWN: dict[int | str, dict[str, str]] = {503: {"description": "database unavailable"}}
+
+
+def _unavailable(exc: DatabaseError) -> HTTPException:
+    """A 503 that says what is unavailable, not where: the database's address stays in the log."""
+    log.error("monitoring route: %s", exc)
+    return HTTPException(503, "the monitoring database is unavailable; the API's log says why")
 
 
 def _engine(request: Request) -> Engine:
@@ -35,14 +43,17 @@ def _engine(request: Request) -> Engine:
 def alerts(
     request: Request,
     include_acknowledged: Annotated[bool, Query(description="Also list acknowledged alerts.")] = False,
-    kind: Annotated[str | None, Query(max_length=32, description="Only this kind, e.g. drift.")] = None,
+    kind: Annotated[
+        str | None,
+        Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="Only this kind, e.g. drift."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AlertList:
     """Alerts newest first: open ones unless include_acknowledged."""
     try:
         found = list_alerts(_engine(request), include_acknowledged, limit, kind)
     except DatabaseError as exc:
-        raise HTTPException(503, str(exc)) from exc
+        raise _unavailable(exc) from exc
     return AlertList(alerts=[AlertOut(**dataclasses.asdict(a)) for a in found])
 
 
@@ -70,7 +81,7 @@ def acknowledge_alert(
     except AlertNotFoundError as exc:
         raise HTTPException(404, str(exc)) from exc
     except DatabaseError as exc:
-        raise HTTPException(503, str(exc)) from exc
+        raise _unavailable(exc) from exc
     return AlertOut(**dataclasses.asdict(found))
 
 
@@ -80,7 +91,7 @@ def drift_reports(request: Request, limit: Annotated[int, Query(ge=1, le=500)] =
     try:
         found = recent_drift(_engine(request), limit)
     except DatabaseError as exc:
-        raise HTTPException(503, str(exc)) from exc
+        raise _unavailable(exc) from exc
     return DriftReportList(
         reports=[DriftReportOut(**dataclasses.asdict(r), drifted_features=r.drifted_features) for r in found]
     )

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from rakuten_mlops.serving.schemas import CleanText
+
 
 class AlertOut(BaseModel):
     """One alert raised by the monitoring flow."""
@@ -32,7 +34,7 @@ class Acknowledge(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"by": "alice"}]})
 
-    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = "api"
+    by: Annotated[CleanText, StringConstraints(max_length=100)] = "api"
 
 
 class DriftReportOut(BaseModel):

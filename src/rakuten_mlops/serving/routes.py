@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from anyio import to_thread
@@ -11,8 +12,9 @@ from pydantic_core import to_json
 
 from rakuten_mlops.errors import DatabaseError
 from rakuten_mlops.registry import CHAMPION
-from rakuten_mlops.serving.deps import NO_MODEL, AdminDep, HolderDep, ModelDep, ServiceDep
+from rakuten_mlops.serving.deps import NO_MODEL, AdminDep, HolderDep, ModelDep, ServiceDep, no_model_reason
 from rakuten_mlops.serving.holder import code_value
+from rakuten_mlops.serving.inference_log import InferenceLog
 from rakuten_mlops.serving.schemas import (
     BatchPrediction,
     BatchRequest,
@@ -21,25 +23,38 @@ from rakuten_mlops.serving.schemas import (
     Feedback,
     FeedbackResult,
     Health,
+    InferenceLogHealth,
     Listing,
     ModelInfo,
     Prediction,
     ReloadResult,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 NO_MODEL_RESPONSE: dict[int | str, dict[str, Any]] = {503: {"description": NO_MODEL}}
 
 
 @router.get("/health", response_model=Health, tags=["service"])
 def health(request: Request, holder: HolderDep) -> Health:
-    """Liveness: 200 while the process runs, with what is loaded."""
-    log = request.app.state.inference_log
+    """Liveness: 200 while the process runs, with what is loaded and where the inference log stands."""
+    log: InferenceLog | None = request.app.state.inference_log
+    status = log.status if log is not None else None
     return Health(
-        status="ok",
+        status="ok" if status is None or status.state in {"ok", "starting"} else "degraded",
         model_loaded=holder.current is not None,
         model_version=holder.version,
-        inference_log_pending=log.pending if log is not None else 0,
+        model_source=holder.source_name,
+        inference_log_pending=status.backlog if status is not None else 0,
+        inference_log=None
+        if status is None
+        else InferenceLogHealth(
+            state=status.state,
+            backlog=status.backlog,
+            oldest_pending_at=status.oldest_pending_at,
+            writer_pid=status.writer_pid,
+            error=status.error,
+        ),
     )
 
 
@@ -47,7 +62,7 @@ def health(request: Request, holder: HolderDep) -> Health:
 def ready(request: Request, holder: HolderDep) -> Health:
     """Readiness: 200 once a champion is loaded, 503 before."""
     if holder.current is None:
-        raise HTTPException(503, NO_MODEL)
+        raise HTTPException(503, no_model_reason(holder))
     return health(request, holder)
 
 
@@ -125,17 +140,27 @@ async def reload_model(holder: HolderDep) -> ReloadResult:
     tags=["admin"],
 )
 async def feedback(body: Feedback, service: ServiceDep) -> FeedbackResult:
-    """Store the true code of a served prediction (admin); updates the live accuracy metric."""
-    true_code = str(body.prdtypecode).strip()
+    """Store the true code of a served prediction (admin); updates the live accuracy metric.
+
+    Feedback given again for the same request replaces the earlier code, and the answer says which.
+    """
+    true_code = str(body.prdtypecode)
+    if service.inference_log is not None:
+        await service.inference_log.wait_stored(timeout=5.0)  # the prediction may be in the outbox still
     try:
         found = await to_thread.run_sync(service.record_feedback, body.request_id, true_code)
     except DatabaseError as exc:
-        raise HTTPException(503, str(exc)) from exc
+        log.error("feedback for %s not stored: %s", body.request_id, exc)
+        raise HTTPException(503, "the prediction log database is unavailable; retry later") from exc
     if found is None:
         raise HTTPException(404, f"request_id {body.request_id!r} is not in the prediction log")
-    predicted, correct, accuracy = found
+    predicted, correct, accuracy, replaced = found
     return FeedbackResult(
-        request_id=body.request_id, predicted=code_value(predicted), correct=correct, live_accuracy=accuracy
+        request_id=body.request_id,
+        predicted=code_value(predicted),
+        correct=correct,
+        live_accuracy=accuracy,
+        replaced=None if replaced is None else code_value(replaced),
     )
 
 

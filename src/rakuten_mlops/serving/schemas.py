@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 MAX_DESIGNATION_CHARS = 1_000
 MAX_DESCRIPTION_CHARS = 20_000
@@ -14,9 +14,18 @@ MAX_BODY_BYTES = 8 * 1024 * 1024  # a full batch of long listings fits; anything
 MAX_TOP_K = 27
 
 Code = int | str  # Rakuten codes are integers; another taxonomy's labels stay strings
-CodeIn = (
-    Annotated[int, Field(ge=0, le=10**12)] | Annotated[str, StringConstraints(min_length=1, max_length=64)]
-)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+# Text a client sends that is stored or looked up as it is (ids, codes, kinds): no NUL, which
+# PostgreSQL refuses, and no blank.
+CleanText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_no_nul)]
+CodeIn = Annotated[int, Field(ge=0, le=10**12)] | Annotated[CleanText, StringConstraints(max_length=64)]
 
 EXAMPLE_LISTING: dict[str, JsonValue] = {"designation": "iPhone 13", "description": "Smartphone"}
 
@@ -99,7 +108,7 @@ class Feedback(BaseModel):
         },
     )
 
-    request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    request_id: Annotated[CleanText, StringConstraints(max_length=64)]
     prdtypecode: Annotated[CodeIn, Field(description="The true code.")]
 
 
@@ -110,6 +119,7 @@ class FeedbackResult(BaseModel):
     predicted: Code
     correct: bool
     live_accuracy: float | None
+    replaced: Code | None = Field(default=None, description="The true code given earlier, now replaced.")
 
 
 class ModelInfo(BaseModel):
@@ -133,10 +143,24 @@ class ReloadResult(BaseModel):
     previous_version: str | None
 
 
+class InferenceLogHealth(BaseModel):
+    """Where the inference log stands: `ok`, or what keeps rows from reaching the database."""
+
+    state: str = Field(description="ok, starting, stalled, database_down, outbox_unwritable or writer_down.")
+    backlog: int = Field(description="Answered predictions not yet in the database (durable in the outbox).")
+    oldest_pending_at: datetime | None = Field(description="When the oldest of them was answered.")
+    writer_pid: int | None
+    error: str | None = None
+
+
 class Health(BaseModel):
-    """Liveness and readiness details."""
+    """Liveness and readiness details; `status` is `degraded` while the inference log is not ok."""
 
     status: str
     model_loaded: bool
     model_version: str | None
+    model_source: str | None = Field(
+        default=None, description="registry, or local copy while MLflow is down."
+    )
     inference_log_pending: int
+    inference_log: InferenceLogHealth | None = None

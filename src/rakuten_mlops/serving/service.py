@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from collections.abc import Sequence
@@ -19,8 +18,9 @@ from rakuten_mlops.errors import DatabaseError
 from rakuten_mlops.monitoring.accuracy import live_accuracy
 from rakuten_mlops.serving.batching import ScoringQueue
 from rakuten_mlops.serving.holder import LoadedModel, ScoredBatch
-from rakuten_mlops.serving.inference_log import PredictionLog, PredictionRecord
+from rakuten_mlops.serving.inference_log import InferenceLog
 from rakuten_mlops.serving.metrics import ApiMetrics, observe_many
+from rakuten_mlops.serving.outbox import LoggedRequest
 from rakuten_mlops.serving.schemas import Listing
 
 
@@ -44,7 +44,7 @@ class PredictionService:
     """Scores listings with the model in service and records every answer."""
 
     def __init__(
-        self, metrics: ApiMetrics, inference_log: PredictionLog | None, engine: Engine | None, top_k: int = 3
+        self, metrics: ApiMetrics, inference_log: InferenceLog | None, engine: Engine | None, top_k: int = 3
     ) -> None:
         self.metrics = metrics
         self.inference_log = inference_log
@@ -56,30 +56,42 @@ class PredictionService:
     async def predict(
         self, model: LoadedModel, listings: Sequence[Listing], route: str
     ) -> list[dict[str, Any]]:
-        """Classify listings in one vectorised call in a worker thread, then log and count them.
+        """Classify listings in one vectorised call in a worker thread, make them durable, count them.
 
         Answers are plain dicts shaped like `schemas.Prediction`: building a pydantic model per
-        item cost as much as scoring it on 1,000-item batches.
+        item cost as much as scoring it on 1,000-item batches. Raises LogUnavailableError (503)
+        when the inference log cannot store them: nothing is answered that is not durable.
         """
         designations = [item.designation for item in listings]
         descriptions = [item.description for item in listings]
         start = time.perf_counter()
         scored = await self.queue.score(model, designations, descriptions)
         elapsed = time.perf_counter() - start
-        self.metrics.latency.labels(route=route).observe(elapsed)
-        return self._record(model, listings, scored, elapsed)
-
-    def _record(
-        self, model: LoadedModel, listings: Sequence[Listing], scored: ScoredBatch, elapsed: float
-    ) -> list[dict[str, Any]]:
-        now = datetime.now(UTC)
-        latency_ms = elapsed * 1000.0
-        version = model.version
-        parts = model.answer_parts  # (code, name) per class index: no lookups per listing
-        labels = model.model.classes
-        observe_many(self._designation_length, [len(item.designation) for item in listings])
-        observe_many(self._description_length, [len(item.description or "") for item in listings])
         request_ids = new_request_ids(len(listings))
+        best = [indices[0] for indices in scored.indices]
+        if self.inference_log is not None:
+            labels = model.model.classes
+            await self.inference_log.record(
+                LoggedRequest(
+                    datetime.now(UTC),
+                    model.version,
+                    elapsed * 1000.0,
+                    request_ids,
+                    designations,
+                    descriptions,
+                    [labels[index] for index in best],
+                    [probabilities[0] for probabilities in scored.probabilities],
+                )
+            )
+        self.metrics.latency.labels(route=route).observe(elapsed)
+        self._count(model, listings, best)
+        return self._answers(model, scored, request_ids)
+
+    def _answers(
+        self, model: LoadedModel, scored: ScoredBatch, request_ids: list[str]
+    ) -> list[dict[str, Any]]:
+        parts = model.answer_parts  # (code, name) per class index: no lookups per listing
+        version = model.version
         answers: list[dict[str, Any]] = []
         for indices, probabilities, request_id in zip(
             scored.indices, scored.probabilities, request_ids, strict=True
@@ -98,46 +110,36 @@ class PredictionService:
                     "request_id": request_id,
                 }
             )
-        best = [indices[0] for indices in scored.indices]
+        return answers
+
+    def _count(self, model: LoadedModel, listings: Sequence[Listing], best: list[int]) -> None:
+        labels = model.model.classes
+        observe_many(self._designation_length, [len(item.designation) for item in listings])
+        observe_many(self._description_length, [len(item.description or "") for item in listings])
         for index, count in enumerate(np.bincount(best, minlength=len(labels)).tolist()):
             if count:
-                self.metrics.predictions.labels(prdtypecode=labels[index], model_version=version).inc(count)
-        if self.inference_log is not None:
-            same = itertools.repeat
-            self.inference_log.submit(
-                list(
-                    map(
-                        PredictionRecord._make,  # the fields in order, built by zip at C speed
-                        zip(
-                            request_ids,
-                            same(now),
-                            same(version),
-                            [listing.designation for listing in listings],
-                            [listing.description for listing in listings],
-                            [labels[index] for index in best],
-                            [probabilities[0] for probabilities in scored.probabilities],
-                            same(latency_ms),
-                            strict=False,  # the repeated fields never end
-                        ),
-                    )
+                self.metrics.predictions.labels(prdtypecode=labels[index], model_version=model.version).inc(
+                    count
                 )
-            )
-        return answers
 
     # ------------------------------------------------------------ feedback
 
-    def record_feedback(self, request_id: str, true_code: str) -> tuple[str, bool, float | None] | None:
-        """Store the true code of a logged prediction; (predicted, correct, live accuracy), None if unknown."""
+    def record_feedback(
+        self, request_id: str, true_code: str
+    ) -> tuple[str, bool, float | None, str | None] | None:
+        """Store the true code of a logged prediction: (predicted, correct, live accuracy, code it
+        replaced), None for an unknown request id."""
         engine = self._engine()
-        if self.inference_log is not None:
-            self.inference_log.flush(timeout=5.0)  # the prediction may still be queued
         try:
             with engine.begin() as connection:
-                predicted = connection.execute(
-                    select(PredictionRow.prdtypecode).where(PredictionRow.request_id == request_id)
-                ).scalar_one_or_none()
-                if predicted is None:
+                found = connection.execute(
+                    select(PredictionRow.prdtypecode, PredictionRow.true_prdtypecode).where(
+                        PredictionRow.request_id == request_id
+                    )
+                ).one_or_none()
+                if found is None:
                     return None
+                predicted, replaced = found
                 connection.execute(
                     update(PredictionRow)
                     .where(PredictionRow.request_id == request_id)
@@ -150,13 +152,13 @@ class PredictionService:
             ) from exc
         correct = predicted == true_code
         self.metrics.feedback.labels(correct=str(correct).lower()).inc()
-        return predicted, correct, accuracy
+        return predicted, correct, accuracy, replaced
 
     def live_accuracy(self) -> float | None:
         """Accuracy over the latest feedback rows (None before any feedback); also sets the gauge."""
         accuracy = live_accuracy(self._engine()).accuracy
         if accuracy is not None:
-            self.metrics.live_accuracy.set(accuracy)
+            self.metrics.set_live_accuracy(accuracy)
         return accuracy
 
     def _engine(self) -> Engine:

@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -107,6 +108,35 @@ class PostgresCluster:
         """Stop the server; the data stays for a later start()."""
         self._call(_binary("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def processes(self) -> list[int]:
+        """The server's processes: the postmaster (first) and every process it started."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(parent, []).append(int(entry.name))
+        found, todo = [], [postmaster]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP to every process): it accepts connections and never answers,
+        as a frozen machine, a network partition or a lock pile-up looks to a client."""
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server go on."""
+        for pid in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
     def url(self, database: str = "postgres") -> str:
         """A SQLAlchemy URL for a database of this cluster."""
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
@@ -123,6 +153,8 @@ class PostgresCluster:
 
     def destroy(self) -> None:
         """Stop the server if it runs and delete its files."""
+        with contextlib.suppress(OSError, ValueError):
+            self.resume()  # a paused server would not stop
         with contextlib.suppress(RuntimeError):
             self.stop("immediate")
         shutil.rmtree(self.base, ignore_errors=True)

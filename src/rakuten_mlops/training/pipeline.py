@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from rakuten_mlops import progress
+from rakuten_mlops import progress, tracking
 from rakuten_mlops.config import Settings
 from rakuten_mlops.errors import DataError
 from rakuten_mlops.registry import GateDecision, Registry, decide
@@ -189,6 +189,8 @@ def _git_commit() -> str:
 
 def use_experiment(settings: Settings) -> str:
     """Point MLflow at the settings' store and return the experiment id (artifacts under MLOPS_HOME locally)."""
+    tracking.bound_waits()
+    tracking.check_store(settings.tracking_uri)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
     found = mlflow.get_experiment_by_name(EXPERIMENT)

@@ -145,3 +145,17 @@ def test_features_are_those_of_the_collapsed_texts(config: FeatureConfig) -> Non
     assert np.allclose(
         featurizer.transform(SPACED_DESIGNATIONS, SPACED_DESCRIPTIONS).toarray(), fitted.toarray()
     )
+
+
+def test_cleaning_and_vocabularies_are_public_for_monitoring() -> None:
+    config = FeatureConfig(description_max_chars=12)
+    featurizer = TextFeaturizer(config).fit(["Poupée Noël", "Jeu PS4"], ["<b>Très</b> belle poupée", None])
+    assert featurizer.clean(["<b>Très</b> BELLE poupée"], description=True) == ["tres belle p"]
+    assert featurizer.clean(["Jeu  PS4"]) == clean_texts(
+        ["Jeu  PS4"], fold_accents=True, normalise_numbers=False
+    )
+    (vocabulary,) = featurizer.word_vocabularies()
+    assert {"poupee", "noel", "jeu", "ps4"} <= set(vocabulary)
+    assert featurizer.word_token_pattern() == r"(?u)\b\w\w+\b"
+    hashed = TextFeaturizer(FeatureConfig(hashing=True, hashing_features=64)).fit(["a b"], [None])
+    assert hashed.word_vocabularies() == [] and hashed.word_token_pattern() is None

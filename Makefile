@@ -34,12 +34,13 @@ $(VENV)/.torch: $(VENV)/.installed
 
 install-torch: $(VENV)/.torch ## Add PyTorch for the torch trainer (CPU build where one is available)
 
-system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prometheus, docker-compose, Chromium
+system-deps: ## Debian packages the tests use: PostgreSQL server binaries, Prometheus, docker-compose, Chromium, WordNet
 	@missing=""; \
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -f /usr/share/wordnet/data.noun || missing="$$missing wordnet-base"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian packages:$$missing"; \

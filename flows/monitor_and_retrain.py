@@ -31,6 +31,7 @@ from rakuten_mlops.monitoring.runner import DriftCheck, NothingToCheck, check_ch
 from rakuten_mlops.monitoring.store import record_outcome
 from rakuten_mlops.monitoring.summary import MonitorSummary
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.training.choices import TrainerName
 
 __all__ = ["MonitorSummary", "monitor_and_retrain"]
 
@@ -127,7 +128,7 @@ def monitor_and_retrain(
     summary.decided(decision)
     logger.info(decision.reason)
     if decision.retrain:
-        trained = training_pipeline(trainer=trainer, promote=True)
+        trained = training_pipeline(trainer=TrainerName(trainer), promote=True)
         summary.retrained(trained, reload_api_task() if trained.promoted else None)
     logger.info("%s: %s", summary.action, summary.reason)
     record_outcome_task(summary)

@@ -1,8 +1,10 @@
-"""The `training-pipeline` flow: load -> train -> evaluate -> log -> register -> gate -> promote."""
+"""The `training-pipeline` flow: load -> search (or train) -> refit -> evaluate -> log -> register -> gate.
+
+Search candidates are Prefect task runs on the flow's Dask task runner: a local cluster, or the one
+at DASK_SCHEDULER_ADDRESS (rakuten_mlops.training.search.cluster).
+"""
 
 from __future__ import annotations
-
-from typing import Literal
 
 import pandas as pd
 from prefect import flow, get_run_logger, task
@@ -14,14 +16,23 @@ from rakuten_mlops.config import get_settings
 from rakuten_mlops.data.catalogue import load_labelled
 from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.registry import GateDecision, Registry
+from rakuten_mlops.training.choices import Device, SearchMode, TrainerName
 from rakuten_mlops.training.pipeline import (
     TrainedModel,
     TrainingSummary,
     fit_and_evaluate,
     gate_and_promote,
     log_training_run,
+    plan_search,
+    refit_winner,
     split_frames,
 )
+from rakuten_mlops.training.search.cluster import parallel_slots, search_task_runner
+from rakuten_mlops.training.search.driver import run_search
+from rakuten_mlops.training.search.evaluate import Job, JobResult, SearchData, evaluate_job
+from rakuten_mlops.training.search.executors import TaskExecutor
+from rakuten_mlops.training.search.leaderboard import winner_summary
+from rakuten_mlops.training.search.results import SearchResult
 
 # Frames and models travel between tasks in memory: cache_policy=NONE skips hashing them.
 # MLflow and database I/O is retried; fitting a model is not.
@@ -39,6 +50,33 @@ def load_training_frame(seed: int) -> pd.DataFrame:
 def train_model(frame: pd.DataFrame, trainer: str, device: str, seed: int) -> TrainedModel:
     """Fit on the train split, score on validation and test."""
     return fit_and_evaluate(split_frames(frame), trainer, device, seed)
+
+
+@task(cache_policy=NONE)
+def share_search_data(data: SearchData) -> SearchData:
+    """Put the search's rows on the cluster once; every candidate task reads them from there."""
+    return data
+
+
+@task(cache_policy=NONE)
+def evaluate_candidate(data: SearchData, job: Job) -> JobResult:
+    """One candidate on one rung: fit on its share of the train split, score on validation."""
+    return evaluate_job(data, job)
+
+
+def search_candidates(
+    frame: pd.DataFrame, mode: SearchMode, trainer: str, device: str, budget_minutes: float | None, seed: int
+) -> SearchResult:
+    """Run the time-budgeted search with every candidate a task on this flow's task runner."""
+    data, plan = plan_search(split_frames(frame), mode, trainer, device, budget_minutes, seed)
+    executor = TaskExecutor(evaluate_candidate, share_search_data.submit(data), parallel_slots())
+    return run_search(data, plan, executor)
+
+
+@task(cache_policy=NONE)
+def refit(frame: pd.DataFrame, result: SearchResult, device: str, seed: int) -> TrainedModel:
+    """Fit the winner on train + validation and score it on test."""
+    return refit_winner(split_frames(frame), result, device, seed)
 
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
@@ -62,20 +100,26 @@ def gate(
     return gate_and_promote(registry, version, score, split_frames(frame)["test"], min_improvement, promote)
 
 
-@flow(name="training-pipeline", on_failure=[alert_on_failure])
+@flow(name="training-pipeline", on_failure=[alert_on_failure], task_runner=search_task_runner())
 def training_pipeline(
-    trainer: Literal["sklearn", "torch"] = "sklearn",
-    device: Literal["auto", "cpu", "cuda"] = "auto",
+    trainer: TrainerName = TrainerName.SKLEARN,
+    device: Device = Device.AUTO,
     promote: bool = True,
     min_improvement: float | None = None,
     seed: int | None = None,
+    search: SearchMode = SearchMode.QUICK,
+    budget_minutes: float | None = None,
 ) -> TrainingSummary:
-    """Train on the current catalogue and promote the result if it beats the champion."""
+    """Train on the current catalogue (searching candidates unless search is off); promote if it beats the champion."""
     settings = get_settings().prepare()
     seed = settings.split_seed if seed is None else seed
     threshold = settings.promotion_min_improvement if min_improvement is None else min_improvement
     frame = load_training_frame(seed)
-    trained = train_model(frame, trainer, device, seed)
+    if search is SearchMode.OFF:
+        trained = train_model(frame, trainer, device, seed)
+    else:
+        result = search_candidates(frame, search, trainer, device, budget_minutes, seed)
+        trained = refit(frame, result, device, seed)
     run_id, version = log_and_register(trained, frame)
     decision = gate(version, trained.test.weighted_f1, frame, threshold, promote)
     get_run_logger().info("v%s: %s", version, decision.reason)
@@ -83,7 +127,7 @@ def training_pipeline(
     return TrainingSummary(
         run_id=run_id,
         model_version=version,
-        trainer=trainer,
+        trainer=trained.trainer,
         device=trained.device,
         rows={name: int(counts.get(name, 0)) for name in ("train", "validation", "test")},
         metrics={**trained.test.metrics()},
@@ -92,4 +136,8 @@ def training_pipeline(
         decision=decision.reason,
         champion_version=version if decision.promote else decision.champion_version,
         champion_score_on_test=decision.champion_score,
+        search=search.value,
+        winner=winner_summary(trained.search) if trained.search is not None else None,
+        leaderboard_size=len(trained.search.candidates) if trained.search is not None else 0,
+        search_seconds=round(trained.search.seconds, 2) if trained.search is not None else 0.0,
     )

@@ -23,11 +23,18 @@ def main() -> None:
     )
     parser.add_argument("--trainer", choices=["sklearn", "torch"], default="sklearn")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--search", choices=["off", "quick", "full"], default="quick")
+    parser.add_argument(
+        "--budget-minutes", type=float, help="search budget (default: sized by the catalogue)"
+    )
     args = parser.parse_args()
     apply_defaults()
     from flows.pipeline_flow import training_pipeline
 
-    summary = training_pipeline(trainer=args.trainer, device=args.device, promote=args.auto_promote)
+    summary = training_pipeline(
+        trainer=args.trainer, device=args.device, promote=args.auto_promote, search=args.search,
+        budget_minutes=args.budget_minutes,
+    )  # fmt: skip
     print(summary.model_dump_json())
 
 

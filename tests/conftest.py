@@ -18,7 +18,15 @@ from rakuten_mlops.testing.processes import free_port
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-_ISOLATED_VARS = ("MLOPS_HOME", "DATABASE_URL", "MLFLOW_TRACKING_URI", "MODEL_NAME", "API_URL", "API_KEY")
+_ISOLATED_VARS = (
+    "MLOPS_HOME",
+    "DATABASE_URL",
+    "MLFLOW_TRACKING_URI",
+    "MODEL_NAME",
+    "API_URL",
+    "API_KEY",
+    "DASK_SCHEDULER_ADDRESS",
+)
 # Services a test could reach through a default URL: each points at a free loopback port instead, so a
 # test never talks to an API, Prometheus or Grafana that happens to run on this machine.
 _SERVICE_URLS = ("API_URL", "PROMETHEUS_URL", "GRAFANA_URL")

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     accuracy_min_feedback: Annotated[int, Field(alias="ACCURACY_MIN_FEEDBACK", ge=1)] = 50
     # How long the API keeps the latest drift report before reading the database again.
     drift_gauge_seconds: Annotated[float, Field(alias="DRIFT_GAUGE_SECONDS", ge=0.0)] = 30.0
+    # The training search's candidates run on this Dask scheduler (tcp://host:8786); unset: a local cluster.
+    dask_scheduler_address: Annotated[str | None, Field(alias="DASK_SCHEDULER_ADDRESS")] = None
 
     # Datasets workbench: the largest file a user may add (CLI, control room and POST /datasets).
     dataset_max_mb: Annotated[float, Field(alias="DATASET_MAX_MB", gt=0.0)] = 200.0
@@ -85,10 +87,24 @@ class Settings(BaseSettings):
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("database_url", "mlflow_tracking_uri", "secret_key", "admin_password", mode="before")
+    @field_validator(
+        "database_url", "mlflow_tracking_uri", "secret_key", "admin_password", "dask_scheduler_address", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("dask_scheduler_address", mode="after")
+    @classmethod
+    def _scheduler_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        scheme, sep, rest = value.rpartition("://")
+        host, _, port = (rest if sep else value).rpartition(":")
+        if (sep and scheme not in {"tcp", "tls"}) or not host or not port.isdigit():
+            raise ValueError(f"{value!r} is not a Dask scheduler address (expected e.g. tcp://10.0.0.5:8786)")
+        return value
 
     @model_validator(mode="after")
     def _derive_urls(self) -> Settings:

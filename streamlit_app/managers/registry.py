@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import tempfile
 import zipfile
@@ -24,6 +25,9 @@ from rakuten_mlops.registry import Registry, VersionInfo
 
 CONFUSION_ARTIFACT = "evaluation/confusion_matrix.csv"
 REPORT_ARTIFACT = "evaluation/classification_report.csv"
+LEADERBOARD_ARTIFACT = "search/leaderboard.json"  # written by rakuten_mlops.training.search.leaderboard
+# Each candidate of a model search is a nested run; the runs table lists the training runs themselves.
+TOP_LEVEL_RUNS = "tags.`mlflow.parentRunId` IS NULL"
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ class RegistryManager:
             "listing runs",
             self._client.search_runs,
             experiment_ids,
+            filter_string=TOP_LEVEL_RUNS,
             max_results=limit,
             order_by=["start_time DESC"],
         )
@@ -185,6 +190,21 @@ class RegistryManager:
     def per_class(self, run_id: str) -> pd.DataFrame:
         """The run's per-class precision, recall, F1 and support on the test split."""
         return self._artifact_frame(run_id, REPORT_ARTIFACT, dtype={"label": str})
+
+    def leaderboard(self, run_id: str) -> pd.DataFrame:
+        """The run's model-search candidates, best first (empty for a run trained without a search)."""
+        listed = self._call("listing the run's artifacts", self._client.list_artifacts, run_id, "search")
+        if not any(f.path == LEADERBOARD_ARTIFACT for f in listed):
+            return pd.DataFrame()
+        with tempfile.TemporaryDirectory(prefix="rakuten-artifact-") as tmp:
+            try:
+                local = self._client.download_artifacts(run_id, LEADERBOARD_ARTIFACT, tmp)
+                rows = json.loads(Path(local).read_text(encoding="utf-8"))
+            except (MlflowException, OSError, ValueError) as exc:
+                raise RegistryError(f"run {run_id} has no readable {LEADERBOARD_ARTIFACT}: {exc}") from exc
+        frame = pd.DataFrame(rows)
+        frame["rank"] = range(1, len(frame) + 1)
+        return frame
 
 
 def zip_names(data: bytes) -> list[str]:

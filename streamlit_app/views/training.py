@@ -105,6 +105,26 @@ if experiments:
         report = attempt("Reading the per-class report", m.registry.per_class, run_id)
         if report is not None:
             right.plotly_chart(charts.per_class_f1(report), key="per-class")
+        board = attempt("Reading the model search", m.registry.leaderboard, run_id)
+        if board is not None and not board.empty:
+            st.markdown(
+                f"**Model search leaderboard** · {len(board)} candidates, scored on the validation split"
+            )
+            st.caption(
+                "The winner (rank 1) was refitted on train + validation; the test split judged it alone."
+            )
+            st.scatter_chart(board, x="fit_seconds", y="validation_f1", color="family")
+            shown = [
+                "rank",
+                "family",
+                "state",
+                "validation_f1",
+                "fraction",
+                "fit_seconds",
+                "n_features",
+                "trial",
+            ]
+            st.dataframe(board[[c for c in shown if c in board.columns]], hide_index=True)
     elif frame is not None:
         st.info("No run yet: start the training pipeline above.", icon=":material/info:")
 elif experiments is not None:

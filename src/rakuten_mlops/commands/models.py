@@ -22,6 +22,7 @@ from rakuten_mlops.commands.common import (
     run_audited_command,
     run_flow,
 )
+from rakuten_mlops.training.choices import Device, SearchMode, TrainerName
 
 if TYPE_CHECKING:
     from rakuten_mlops.registry import Registry
@@ -39,19 +40,33 @@ def _registry() -> Registry:
 
 
 def train_command(
-    trainer: Annotated[str, typer.Option(help="sklearn (CPU) or torch (CUDA when available).")] = "sklearn",
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda (torch trainer).")] = "auto",
+    trainer: Annotated[
+        TrainerName,
+        typer.Option(help="sklearn (CPU families; the torch MLP too when torch is installed) or torch."),
+    ] = TrainerName.SKLEARN,
+    device: Annotated[
+        Device, typer.Option(help="Where torch runs: auto picks CUDA when available.")
+    ] = Device.AUTO,
+    search: Annotated[
+        SearchMode,
+        typer.Option(
+            help="off: the fixed trainer; quick: a model search sized for minutes; full: a wider one."
+        ),
+    ] = SearchMode.QUICK,
+    budget_minutes: Annotated[
+        float | None,
+        typer.Option(
+            min=0.05, help="Time for the search and the winner's refit (default: sized by the catalogue)."
+        ),
+    ] = None,
     promote: Annotated[
         bool, typer.Option("--promote/--no-promote", help="Promote if it beats the champion.")
     ] = True,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the training-pipeline flow: train, evaluate, register, gate and promote."""
+    """Run the training-pipeline flow: search (or train), evaluate, register, gate and promote."""
     from flows.pipeline_flow import training_pipeline
     from rakuten_mlops.training.pipeline import TrainingSummary
-
-    if trainer not in ("sklearn", "torch") or device not in ("auto", "cpu", "cuda"):
-        raise typer.BadParameter("--trainer is sklearn or torch; --device is auto, cpu or cuda")
 
     summary = run_flow(
         training_pipeline,
@@ -61,20 +76,34 @@ def train_command(
         trainer=trainer,
         device=device,
         promote=promote,
+        search=search,
+        budget_minutes=budget_minutes,
     )
     outcome = f"ok: v{summary.model_version} {'promoted' if summary.promoted else 'not promoted'}"
     record(
         app_engine(),
         cli_actor(),
         "train",
-        {"trainer": trainer, "device": device, "promote": promote},
+        {
+            "trainer": trainer.value,
+            "device": device.value,
+            "search": search.value,
+            "budget_minutes": budget_minutes,
+            "promote": promote,
+        },
         outcome,
     )
 
     def human() -> None:
         m = summary.metrics
+        chosen = ""
+        if summary.winner is not None:
+            chosen = (
+                f"search {summary.search}: {summary.winner['family']} chosen among {summary.leaderboard_size} "
+                f"candidates in {summary.search_seconds:.0f}s (validation F1 {summary.winner['validation_f1']})\n"
+            )
         err.print(
-            f"[green]trained[/] v{summary.model_version} ({summary.trainer} on {summary.device}) in "
+            f"{chosen}[green]trained[/] v{summary.model_version} ({summary.trainer} on {summary.device}) in "
             f"{summary.train_seconds:.1f}s on {summary.rows['train']:,} rows: weighted F1 {m['weighted_f1']:.4f}, "
             f"macro F1 {m['macro_f1']:.4f}, accuracy {m['accuracy']:.4f} on {summary.rows['test']:,} test rows\n"
             f"{'[green]promoted[/]' if summary.promoted else '[yellow]not promoted[/]'}: {summary.decision}",

@@ -12,6 +12,7 @@ from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer,
 from sklearn.pipeline import Pipeline
 
 from rakuten_mlops.errors import DataError, ModelError
+from rakuten_mlops.features.char_ngrams import CharNgramVectorizer
 from rakuten_mlops.features.fast_tfidf import fast_transform, supports
 from rakuten_mlops.features.text import clean_texts
 
@@ -33,9 +34,13 @@ class FeatureConfig:
     listing_weight: float = 1.0
     word_ngrams: tuple[int, int] = (1, 2)
     char_ngrams: tuple[int, int] = (3, 5)
-    # Character n-grams cost 2x the featurizing time and lowered F1 by ~0.01 on the benchmark.
+    # Character n-grams cost 2x the featurizing time and lowered F1 by ~0.01 on the generated sample,
+    # but gained 0.03-0.05 on real short texts (docs/BENCHMARKS.md): the model search decides per catalogue.
     designation_chars: bool = False
     description_chars: bool = False
+    listing_chars: bool = False
+    # Character n-grams read at most this many characters of a text (a long description's start).
+    char_max_chars: int | None = None
     # min_df/max_features pruning of bigram vocabularies is slow and dropped F1; use hashing for huge sets.
     min_df: int = 1
     max_word_features: int | None = None
@@ -58,6 +63,8 @@ class FeatureConfig:
         for name, (low, high) in (("word_ngrams", self.word_ngrams), ("char_ngrams", self.char_ngrams)):
             if not 1 <= low <= high:
                 raise ModelError(f"FeatureConfig.{name} must be (low, high) with 1 <= low <= high")
+        if self.char_max_chars is not None and self.char_max_chars < 1:
+            raise ModelError(f"FeatureConfig.char_max_chars must be at least 1, got {self.char_max_chars}")
 
     def as_dict(self) -> dict[str, Any]:
         """Return the settings as plain values (for MLflow params)."""
@@ -85,7 +92,9 @@ def _make_vectorizer(config: FeatureConfig, kind: Kind) -> TfidfVectorizer | Pip
             dtype=np.float32,
         )
         return Pipeline([("hash", hasher), ("tfidf", TfidfTransformer(sublinear_tf=config.sublinear_tf))])
-    return TfidfVectorizer(
+    # Character n-grams: the same TF-IDF, counted once per distinct word (features/char_ngrams.py).
+    vectorizer = TfidfVectorizer if kind == "word" else CharNgramVectorizer
+    return vectorizer(
         analyzer=analyzer,
         ngram_range=ngrams,
         lowercase=False,  # clean_texts already lower-cased
@@ -104,14 +113,18 @@ class TextFeaturizer:
         blocks = []
         if self.config.listing_weight > 0:
             blocks.append(_Block("listing", "word", self.config.listing_weight))
-        if self.config.designation_weight > 0:
-            blocks.append(_Block("designation", "word", self.config.designation_weight))
-            if self.config.designation_chars:
-                blocks.append(_Block("designation", "char", self.config.designation_weight))
-        if self.config.description_weight > 0:
-            blocks.append(_Block("description", "word", self.config.description_weight))
-            if self.config.description_chars:
-                blocks.append(_Block("description", "char", self.config.description_weight))
+            if self.config.listing_chars:
+                blocks.append(_Block("listing", "char", self.config.listing_weight))
+        # A field's character block weighs what its word block does, or the listing's without one.
+        fields: tuple[tuple[Field, float, bool], ...] = (
+            ("designation", self.config.designation_weight, self.config.designation_chars),
+            ("description", self.config.description_weight, self.config.description_chars),
+        )
+        for name, weight, chars in fields:
+            if weight > 0:
+                blocks.append(_Block(name, "word", weight))
+            if chars:
+                blocks.append(_Block(name, "char", weight or self.config.listing_weight))
         self._blocks = tuple(blocks)
         self._vectorizers: list[TfidfVectorizer | Pipeline] = []
         self._names: list[str] | None = None
@@ -157,6 +170,13 @@ class TextFeaturizer:
             texts["listing"] = [f"{a} {b}" if b else a for a, b in zip(designation, description, strict=True)]
         return texts
 
+    def _column(self, texts: dict[Field, list[str]], block: _Block) -> list[str]:
+        cap = self.config.char_max_chars
+        column = texts[block.field]
+        if block.kind == "char" and cap is not None:
+            return [t[:cap] for t in column]
+        return column
+
     def fit(self, designations: TextColumn, descriptions: TextColumn) -> TextFeaturizer:
         """Learn vocabularies and IDF weights from training listings."""
         self.fit_transform(designations, descriptions)
@@ -172,13 +192,13 @@ class TextFeaturizer:
         for block in self._blocks:
             vectorizer = _make_vectorizer(self.config, block.kind)
             try:
-                parts.append(vectorizer.fit_transform(texts[block.field]) * block.weight)
+                parts.append(vectorizer.fit_transform(self._column(texts, block)) * block.weight)
             except ValueError as exc:  # e.g. an empty vocabulary after min_df pruning
                 if block.field != "description":
                     raise DataError(f"cannot build {block.field} {block.kind} features: {exc}") from exc
                 vectorizer = _make_vectorizer(replace(self.config, min_df=1), block.kind)
                 vectorizer.fit(["__empty__"])  # keeps the column layout stable
-                parts.append(vectorizer.transform(texts[block.field]) * 0.0)
+                parts.append(vectorizer.transform(self._column(texts, block)) * 0.0)
             vectorizers.append(vectorizer)
         self._vectorizers = vectorizers
         self._names = None
@@ -190,7 +210,7 @@ class TextFeaturizer:
         texts = self._prepare(designations, descriptions)
         parts = []
         for block, vectorizer in zip(self._blocks, self._vectorizers, strict=True):
-            column = texts[block.field]
+            column = self._column(texts, block)
             part = (
                 fast_transform(vectorizer, column) if supports(vectorizer) else vectorizer.transform(column)
             )

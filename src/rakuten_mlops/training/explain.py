@@ -1,6 +1,7 @@
 """Readable explanations: the strongest terms per class, and why one listing got its class.
 
-Linear head: a feature's contribution is value × weight, exact for the class score.
+Linear head (LinearSVC, logistic regression, SGD, ComplementNB, torch softmax regression): a
+feature's contribution is value × weight, exact for the class score (with the intercept).
 MLP head: `top_terms` ranks the effective input→class weights W1 @ W2 (the network with
 every ReLU open, a global approximation); `explain` uses gradient × input at the listing,
 i.e. value × (W1[:, active] @ W2[active, c]) over the hidden units active for that listing,
@@ -45,6 +46,10 @@ def explain(
     """Features that pushed this listing towards its predicted class most, as (name, contribution)."""
     if k < 1:
         raise ModelError(f"k must be at least 1, got {k}")
+    if not isinstance(model.head, LinearHead | MLPHead):
+        raise ModelError(
+            f"cannot explain a head of type {type(model.head).__name__}: explanations need a linear or MLP head"
+        )
     row = model.features([designation], [description]).tocsr()
     indices, values = row.indices, row.data.astype(np.float64)
     if len(indices) == 0:

@@ -1,9 +1,10 @@
 """The steps of the training pipeline as plain functions; flows/pipeline_flow.py orchestrates them.
 
-load the labelled catalogue -> fit on the train split -> evaluate on validation and test ->
-log params, metrics, artifacts, a reference sample and the model to MLflow -> register a
-version (alias "challenger") -> evaluate the champion on the same test split -> gate ->
-promote when the challenger is at least as good.
+load the labelled catalogue -> search candidates on train, score them on validation (or, with
+search off, fit the fixed trainer on train) -> refit the winner on train + validation -> evaluate
+on test -> log params, metrics, artifacts, the search's leaderboard, a reference sample and the
+model to MLflow -> register a version (alias "challenger") -> evaluate the champion on the same
+test split -> gate -> promote when the challenger is at least as good.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
@@ -24,11 +26,18 @@ from rakuten_mlops import progress, tracking
 from rakuten_mlops.config import Settings
 from rakuten_mlops.errors import DataError
 from rakuten_mlops.registry import GateDecision, Registry, decide
+from rakuten_mlops.training.base import Family, TrainerOptions, fit_temperature
+from rakuten_mlops.training.choices import SearchMode, TrainerName
 from rakuten_mlops.training.evaluation import EvaluationResult, evaluate, write_evaluation_artifacts
 from rakuten_mlops.training.explain import top_terms
+from rakuten_mlops.training.families import torch_available
 from rakuten_mlops.training.model import TextClassifierModel
 from rakuten_mlops.training.pyfunc import log_model
-from rakuten_mlops.training.trainers import get_trainer
+from rakuten_mlops.training.search.evaluate import SearchData
+from rakuten_mlops.training.search.leaderboard import log_search
+from rakuten_mlops.training.search.results import SearchPlan, SearchResult
+from rakuten_mlops.training.search.space import decode
+from rakuten_mlops.training.trainers import make_trainer
 
 EXPERIMENT = "rakuten-product-classification"
 REFERENCE_ROWS = 5_000
@@ -49,6 +58,11 @@ class TrainingSummary(BaseModel):
     decision: str
     champion_version: str | None
     champion_score_on_test: float | None
+    search: str = SearchMode.OFF.value
+    # The search's choice (family, its settings, validation F1) and how many candidates it measured.
+    winner: dict[str, Any] | None = None
+    leaderboard_size: int = 0
+    search_seconds: float = 0.0
 
 
 @dataclass
@@ -62,6 +76,7 @@ class TrainedModel:
     validation: EvaluationResult | None
     test: EvaluationResult
     train_seconds: float
+    search: SearchResult | None = None
 
 
 def split_frames(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -80,22 +95,85 @@ def _score(model: TextClassifierModel, part: pd.DataFrame) -> EvaluationResult:
 
 
 def fit_and_evaluate(parts: dict[str, pd.DataFrame], trainer: str, device: str, seed: int) -> TrainedModel:
-    """Fit the chosen trainer on the train split and score it on validation and test."""
-    options: dict[str, Any] = (
-        {"random_state": seed} if trainer == "sklearn" else {"device": device, "seed": seed}
-    )
-    chosen = get_trainer(trainer, **options)
+    """Fit the fixed trainer on the train split, calibrate on validation, score validation and test."""
+    validation = parts["validation"]
+    # With a validation split the temperature is fitted there, so the trainer needs no holdout of its own.
+    settings = {"calibration_fraction": 0.0} if trainer == TrainerName.SKLEARN and len(validation) else {}
+    chosen = make_trainer(trainer, TrainerOptions(seed=seed, device=device, settings=settings))
     train = parts["train"]
     progress.report("train", 0, 1)
     started = time.perf_counter()
     model = chosen.fit(train["designation"].tolist(), train["description"].tolist(), train["label"].tolist())
+    if len(validation):
+        calibrate(model, validation)
     seconds = time.perf_counter() - started
     progress.report("train", 1, 1)
-    params = dict(chosen.params()) if hasattr(chosen, "params") else {}
+    params = dict(chosen.params())
     used_device = str(params.get("device", "cpu"))
-    validation = _score(model, parts["validation"]) if len(parts["validation"]) else None
+    scored = _score(model, validation) if len(validation) else None
+    return TrainedModel(model, trainer, used_device, params, scored, _score(model, parts["test"]), seconds)
+
+
+def calibrate(model: TextClassifierModel, validation: pd.DataFrame) -> None:
+    """Set the model's softmax temperature to the one that fits the validation rows best."""
+    known = validation[validation["label"].astype(str).isin(model.classes)]
+    if known.empty:
+        return
+    index = {label: i for i, label in enumerate(model.classes)}
+    y = np.array([index[str(label)] for label in known["label"]])
+    scores = model.decision_scores(known["designation"].tolist(), known["description"].tolist())
+    model.head.temperature = fit_temperature(scores, y)
+
+
+def search_families(trainer: str) -> tuple[Family, ...]:
+    """The torch trainer searches its MLP only; sklearn searches every family (the MLP with torch installed)."""
+    if trainer == TrainerName.TORCH:
+        return (Family.TORCH_MLP,)
+    return tuple(f for f in Family if f is not Family.TORCH_MLP or torch_available())
+
+
+def plan_search(
+    parts: dict[str, pd.DataFrame],
+    mode: SearchMode,
+    trainer: str,
+    device: str,
+    budget_minutes: float | None,
+    seed: int,
+) -> tuple[SearchData, SearchPlan]:
+    """The rows the search may read (train and validation, never test) and its plan."""
+    data = SearchData.from_frames(parts["train"], parts["validation"])
+    plan = SearchPlan.default(
+        mode, search_families(trainer), len(parts["train"]), budget_minutes, seed=seed, device=device
+    )
+    return data, plan
+
+
+def refit_winner(
+    parts: dict[str, pd.DataFrame], result: SearchResult, device: str, seed: int
+) -> TrainedModel:
+    """Fit the search's winner on train + validation with its validation temperature; score it on test."""
+    features, classifier = decode(result.winner.params)
+    options = TrainerOptions(
+        features=features,
+        classifier=classifier,
+        temperature=result.winner.temperature,
+        seed=seed,
+        device=device,
+    )
+    trainer = make_trainer(classifier.family.trainer, options)
+    rows = pd.concat([parts["train"], parts["validation"]])
+    progress.report("refit", 0, 1)
+    started = time.perf_counter()
+    model = trainer.fit(rows["designation"].tolist(), rows["description"].tolist(), rows["label"].tolist())
+    seconds = time.perf_counter() - started
+    progress.report("refit", 1, 1)
+    used = device if classifier.family.trainer is TrainerName.TORCH else "cpu"
+    if used == "auto":
+        from rakuten_mlops.training.torch_trainer import resolve_device
+
+        used = resolve_device(used)
     return TrainedModel(
-        model, trainer, used_device, params, validation, _score(model, parts["test"]), seconds
+        model, trainer.name, used, dict(trainer.params()), None, _score(model, parts["test"]), seconds, result
     )
 
 
@@ -149,6 +227,8 @@ def log_training_run(
         if trained.validation is not None:
             metrics.update({f"validation_{k}": v for k, v in trained.validation.metrics().items()})
         mlflow.log_metrics(metrics)
+        if trained.search is not None:
+            log_search(trained.search, run.info.run_id, experiment_id, folder / "search")
         for path in write_evaluation_artifacts(trained.test, folder / "evaluation"):
             mlflow.log_artifact(str(path), artifact_path="evaluation")
         terms = folder / "top_terms.json"

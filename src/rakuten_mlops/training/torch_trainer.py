@@ -1,14 +1,15 @@
 """PyTorch trainer: softmax regression or a one-hidden-layer MLP over sparse TF-IDF.
 
-Torch is an optional extra; this module is only imported by ``get_trainer("torch")``.
-Weights are exported to numpy heads so serving never needs torch.
+Torch is an optional extra; this module is only imported by ``make_trainer("torch", ...)`` and the
+search's torch MLP family. Weights are exported to numpy heads so serving never needs torch.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -16,8 +17,8 @@ import scipy.sparse as sp
 
 from rakuten_mlops.errors import ModelError
 from rakuten_mlops.features.vectorizers import FeatureConfig, TextColumn, TextFeaturizer
+from rakuten_mlops.training.base import EpochCallback, prepare_labels
 from rakuten_mlops.training.model import LinearHead, MLPHead, TextClassifierModel
-from rakuten_mlops.training.trainers import EpochCallback, prepare_labels
 
 
 def _torch() -> Any:
@@ -69,6 +70,102 @@ def _to_torch_csr(matrix: sp.csr_matrix, device: str) -> Any:
         )
 
 
+@dataclass(frozen=True)
+class TorchSettings:
+    """Minibatch AdamW settings; hidden=0 is softmax regression, hidden>0 a one-hidden-layer MLP."""
+
+    hidden: int = 0
+    epochs: int = 5
+    batch_size: int = 512
+    lr: float = 0.01
+    weight_decay: float = 1e-6
+
+    def __post_init__(self) -> None:
+        if self.hidden < 0 or self.epochs < 1 or self.batch_size < 1 or self.lr <= 0 or self.weight_decay < 0:
+            raise ModelError(
+                "TorchTrainer needs hidden >= 0, epochs >= 1, batch_size >= 1, lr > 0, weight_decay >= 0"
+            )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> TorchSettings:
+        """Settings from a search candidate's or the trainer options' values; unknown keys are refused."""
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ModelError(
+                f"unknown torch settings {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}"
+            )
+        kinds = {"hidden": int, "epochs": int, "batch_size": int, "lr": float, "weight_decay": float}
+        return cls(**{k: kinds[k](v) for k, v in values.items()})
+
+
+def train_head(
+    matrix: sp.csr_matrix,
+    y: np.ndarray,
+    n_classes: int,
+    settings: TorchSettings,
+    *,
+    seed: int = 42,
+    device: str = "auto",
+    on_epoch: EpochCallback | None = None,
+    losses: list[float] | None = None,
+) -> LinearHead | MLPHead:
+    """Train on (matrix, y) on the resolved device and export the weights as a numpy head."""
+    torch = _torch()
+    device = resolve_device(device)
+    torch.manual_seed(seed)
+    params = _init_params(torch, settings.hidden, matrix.shape[1], n_classes, device)
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    targets = torch.from_numpy(np.asarray(y, dtype=np.int64)).to(device)
+    rng = np.random.default_rng(seed)
+    for epoch in range(1, settings.epochs + 1):
+        order = rng.permutation(matrix.shape[0])
+        total = 0.0
+        for begin in range(0, len(order), settings.batch_size):
+            rows = order[begin : begin + settings.batch_size]
+            batch = _to_torch_csr(matrix[rows], device)
+            loss = torch.nn.functional.cross_entropy(_forward(params, batch), targets[rows])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(rows)
+        if losses is not None:
+            losses.append(total / len(order))
+        if on_epoch is not None:
+            on_epoch(epoch, total / len(order))
+    return _export(params)
+
+
+def _init_params(torch: Any, hidden: int, n_features: int, n_classes: int, device: str) -> list[Any]:
+    def make(*shape: int, scale: float = 0.0) -> Any:
+        tensor = torch.randn(*shape) * scale if scale else torch.zeros(*shape)
+        return tensor.to(device).requires_grad_(True)
+
+    if hidden == 0:
+        return [make(n_features, n_classes), make(n_classes)]
+    # TF-IDF rows have a norm of a few units, so a small input scale keeps ReLUs alive.
+    return [
+        make(n_features, hidden, scale=0.05),
+        make(hidden),
+        make(hidden, n_classes, scale=float(np.sqrt(2.0 / hidden))),
+        make(n_classes),
+    ]
+
+
+def _forward(params: list[Any], batch: Any) -> Any:
+    if len(params) == 2:
+        return batch @ params[0] + params[1]
+    hidden = (batch @ params[0] + params[1]).relu()
+    return hidden @ params[2] + params[3]
+
+
+def _export(params: list[Any]) -> LinearHead | MLPHead:
+    arrays = [p.detach().cpu().numpy().astype(np.float32) for p in params]
+    if len(arrays) == 2:
+        return LinearHead(np.ascontiguousarray(arrays[0]), arrays[1])
+    w1, b1, w2, b2 = (np.ascontiguousarray(a) for a in arrays)
+    return MLPHead(w1, b1, w2, b2)
+
+
 class TorchTrainer:
     """Minibatch AdamW on sparse TF-IDF; hidden=0 is softmax regression, hidden>0 an MLP."""
 
@@ -87,17 +184,9 @@ class TorchTrainer:
         seed: int = 42,
         on_epoch: EpochCallback | None = None,
     ) -> None:
-        if hidden < 0 or epochs < 1 or batch_size < 1 or lr <= 0 or weight_decay < 0:
-            raise ModelError(
-                "TorchTrainer needs hidden >= 0, epochs >= 1, batch_size >= 1, lr > 0, weight_decay >= 0"
-            )
+        self.settings = TorchSettings(hidden, epochs, batch_size, lr, weight_decay)
         self.features = features or FeatureConfig()
         self.device = device
-        self.hidden = hidden
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.weight_decay = weight_decay
         self.seed = seed
         self.on_epoch = on_epoch
         self.timings: dict[str, float] = {}
@@ -107,7 +196,6 @@ class TorchTrainer:
         self, designations: TextColumn, descriptions: TextColumn, labels: Sequence[object]
     ) -> TextClassifierModel:
         """Featurize, train on the resolved device, export numpy weights."""
-        torch = _torch()
         device = resolve_device(self.device)
         classes, y = prepare_labels(labels, len(designations))
         start = time.perf_counter()
@@ -115,69 +203,15 @@ class TorchTrainer:
         matrix = featurizer.fit_transform(designations, descriptions)
         self.timings["featurize_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        torch.manual_seed(self.seed)
-        params = self._init_params(torch, matrix.shape[1], len(classes), device)
-        optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-        targets = torch.from_numpy(y).to(device)
-        rng = np.random.default_rng(self.seed)
         self.losses = []
-        for epoch in range(1, self.epochs + 1):
-            order = rng.permutation(matrix.shape[0])
-            total = 0.0
-            for begin in range(0, len(order), self.batch_size):
-                rows = order[begin : begin + self.batch_size]
-                batch = _to_torch_csr(matrix[rows], device)
-                loss = torch.nn.functional.cross_entropy(self._forward(params, batch), targets[rows])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * len(rows)
-            self.losses.append(total / len(order))
-            if self.on_epoch is not None:
-                self.on_epoch(epoch, self.losses[-1])
+        head = train_head(
+            matrix, y, len(classes), self.settings, seed=self.seed, device=device,
+            on_epoch=self.on_epoch, losses=self.losses,
+        )  # fmt: skip
         self.timings["classifier_s"] = time.perf_counter() - start
-        head = self._export(params)
         params_out = {**self.params(), "device": device}
         return TextClassifierModel(featurizer, head, classes, trainer=self.name, trainer_params=params_out)
 
-    def _init_params(self, torch: Any, n_features: int, n_classes: int, device: str) -> list[Any]:
-        def make(*shape: int, scale: float = 0.0) -> Any:
-            tensor = torch.randn(*shape) * scale if scale else torch.zeros(*shape)
-            return tensor.to(device).requires_grad_(True)
-
-        if self.hidden == 0:
-            return [make(n_features, n_classes), make(n_classes)]
-        # TF-IDF rows have a norm of a few units, so a small input scale keeps ReLUs alive.
-        return [
-            make(n_features, self.hidden, scale=0.05),
-            make(self.hidden),
-            make(self.hidden, n_classes, scale=float(np.sqrt(2.0 / self.hidden))),
-            make(n_classes),
-        ]
-
-    @staticmethod
-    def _forward(params: list[Any], batch: Any) -> Any:
-        if len(params) == 2:
-            return batch @ params[0] + params[1]
-        hidden = (batch @ params[0] + params[1]).relu()
-        return hidden @ params[2] + params[3]
-
-    @staticmethod
-    def _export(params: list[Any]) -> LinearHead | MLPHead:
-        arrays = [p.detach().cpu().numpy().astype(np.float32) for p in params]
-        if len(arrays) == 2:
-            return LinearHead(np.ascontiguousarray(arrays[0]), arrays[1])
-        w1, b1, w2, b2 = (np.ascontiguousarray(a) for a in arrays)
-        return MLPHead(w1, b1, w2, b2)
-
     def params(self) -> dict[str, Any]:
         """Trainer settings for MLflow."""
-        return {
-            "requested_device": self.device,
-            "hidden": self.hidden,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "weight_decay": self.weight_decay,
-            "seed": self.seed,
-        }
+        return {"requested_device": self.device, **asdict(self.settings), "seed": self.seed}

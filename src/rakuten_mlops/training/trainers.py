@@ -1,75 +1,31 @@
-"""Trainers turn (designation, description, label) columns into a TextClassifierModel."""
+"""Trainers turn (designation, description, label) columns into a TextClassifierModel.
+
+`make_trainer(name, options)` is the one way to build one: the fixed `sklearn` (SGD) and `torch`
+trainers that `train --search off` runs, and `FamilyTrainer`, the configuration a search chose.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
-from sklearn.linear_model import SGDClassifier
 
-from rakuten_mlops.errors import DataError, ModelError
+from rakuten_mlops.errors import ModelError
 from rakuten_mlops.features.vectorizers import FeatureConfig, TextColumn, TextFeaturizer
-from rakuten_mlops.training.model import LinearHead, TextClassifierModel, softmax
-
-TrainerName = Literal["sklearn", "torch"]
-EpochCallback = Callable[[int, float], None]
-
-
-class Trainer(Protocol):
-    """Anything that fits a TextClassifierModel from three equal-length columns."""
-
-    name: str
-
-    def fit(
-        self, designations: TextColumn, descriptions: TextColumn, labels: Sequence[object]
-    ) -> TextClassifierModel:
-        """Train and return a model."""
-        ...
-
-
-def prepare_labels(labels: Sequence[object], n_rows: int) -> tuple[list[str], np.ndarray]:
-    """Return sorted string classes and the integer class index of each row."""
-    if len(labels) != n_rows:
-        raise DataError(f"got {len(labels)} labels for {n_rows} listings; give one prdtypecode per listing")
-    as_text = [str(label).strip() if label is not None else "" for label in labels]
-    empty = next((i for i, label in enumerate(as_text) if label in {"", "nan", "None", "<NA>"}), None)
-    if empty is not None:
-        raise DataError(f"label of row {empty} is missing; drop unlabelled rows before training")
-    classes, y = np.unique(np.asarray(as_text, dtype=object), return_inverse=True)
-    if len(classes) < 2:
-        raise DataError(f"training needs at least 2 classes, got {len(classes)}: {list(classes)}")
-    return [str(c) for c in classes], y.astype(np.int64)
-
-
-def fit_temperature(scores: np.ndarray, y: np.ndarray, max_rows: int = 50_000, seed: int = 0) -> float:
-    """Temperature minimising the log loss of softmax(scores / T); turns margins into probabilities."""
-    if scores.shape[0] > max_rows:
-        pick = np.random.default_rng(seed).choice(scores.shape[0], max_rows, replace=False)
-        scores, y = scores[pick], y[pick]
-    scores = scores.astype(np.float64)
-    rows = np.arange(len(y))
-
-    def nll(log_t: float) -> float:
-        proba = softmax(scores, float(np.exp(log_t)))
-        return float(-np.log(np.clip(proba[rows, y], 1e-12, None)).mean())
-
-    result = minimize_scalar(nll, bounds=(np.log(0.01), np.log(100.0)), method="bounded")
-    return float(np.exp(result.x))
-
-
-def holdout_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stratified-ish split of row indices: (fit rows, calibration rows)."""
-    rng = np.random.default_rng(seed)
-    calib = np.zeros(len(y), dtype=bool)
-    for cls in np.unique(y):
-        members = np.flatnonzero(y == cls)
-        take = int(len(members) * fraction) if len(members) >= 5 else 0
-        calib[rng.choice(members, take, replace=False)] = True
-    return np.flatnonzero(~calib), np.flatnonzero(calib)
+from rakuten_mlops.training.base import (
+    ClassifierSpec,
+    Family,
+    Trainer,
+    TrainerOptions,
+    fit_temperature,
+    holdout_split,
+    prepare_labels,
+)
+from rakuten_mlops.training.choices import TrainerName
+from rakuten_mlops.training.families import fit_head
+from rakuten_mlops.training.model import TextClassifierModel
 
 
 class SklearnTrainer:
@@ -90,6 +46,8 @@ class SklearnTrainer:
     ) -> None:
         if epochs < 1 or alpha <= 0:
             raise ModelError("SklearnTrainer needs epochs >= 1 and alpha > 0")
+        if loss not in {"log_loss", "modified_huber"}:
+            raise ModelError(f"SklearnTrainer's loss is log_loss or modified_huber, not {loss!r}")
         if not 0.0 <= calibration_fraction < 0.5:
             raise ModelError("calibration_fraction must be in [0, 0.5)")
         self.features = features or FeatureConfig()
@@ -101,16 +59,11 @@ class SklearnTrainer:
         self.n_jobs = n_jobs
         self.timings: dict[str, float] = {}
 
-    def _classifier(self) -> SGDClassifier:
-        return SGDClassifier(
-            loss=self.loss,
-            alpha=self.alpha,
-            max_iter=self.epochs,
-            tol=None,  # a fixed number of epochs: deterministic and bounded in time
-            early_stopping=False,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-        )
+    @property
+    def spec(self) -> ClassifierSpec:
+        """The SGD family and settings this trainer fits."""
+        family = Family.SGD_LOG if self.loss == "log_loss" else Family.SGD_HUBER
+        return ClassifierSpec(family, {"alpha": self.alpha, "epochs": self.epochs})
 
     def fit(
         self, designations: TextColumn, descriptions: TextColumn, labels: Sequence[object]
@@ -123,14 +76,17 @@ class SklearnTrainer:
         self.timings["featurize_s"] = time.perf_counter() - start
         start = time.perf_counter()
         temperature = 1.0
+        seed, n_jobs = self.random_state, self.n_jobs
         if self.calibration_fraction > 0:
-            fit_rows, calib_rows = holdout_split(y, self.calibration_fraction, self.random_state)
+            fit_rows, calib_rows = holdout_split(y, self.calibration_fraction, seed)
             if len(calib_rows) and len(np.unique(y[fit_rows])) == len(classes):
-                probe = self._classifier().fit(matrix[fit_rows], y[fit_rows])
-                temperature = fit_temperature(_scores(probe, matrix[calib_rows]), y[calib_rows])
-        classifier = self._classifier().fit(matrix, y)
+                probe = fit_head(
+                    self.spec, matrix[fit_rows], y[fit_rows], len(classes), seed=seed, n_jobs=n_jobs
+                )
+                temperature = fit_temperature(probe.scores(matrix[calib_rows]), y[calib_rows])
+        head = fit_head(self.spec, matrix, y, len(classes), seed=seed, n_jobs=n_jobs)
+        head.temperature = temperature
         self.timings["classifier_s"] = time.perf_counter() - start
-        head = LinearHead.from_coef(_coef(classifier, len(classes)), _intercept(classifier), temperature)
         return TextClassifierModel(featurizer, head, classes, trainer=self.name, trainer_params=self.params())
 
     def params(self) -> dict[str, Any]:
@@ -144,28 +100,87 @@ class SklearnTrainer:
         }
 
 
-def _coef(classifier: SGDClassifier, n_classes: int) -> np.ndarray:
-    coef = np.asarray(classifier.coef_)
-    # Binary problems give one row; expand to two symmetric rows so every head is (n_classes, n_features).
-    return np.vstack([-coef[0] / 2, coef[0] / 2]) if n_classes == 2 else coef
+class FamilyTrainer:
+    """A featurizer configuration and one classifier family, with a temperature fitted elsewhere.
+
+    The search measures a configuration on the validation split, fits the temperature there, and
+    refits the winner with this trainer on train + validation.
+    """
+
+    def __init__(
+        self,
+        features: FeatureConfig,
+        classifier: ClassifierSpec,
+        *,
+        temperature: float = 1.0,
+        seed: int = 42,
+        device: str = "cpu",
+    ) -> None:
+        if temperature <= 0:
+            raise ModelError(f"temperature must be positive, got {temperature}")
+        self.features = features
+        self.classifier = classifier
+        self.temperature = temperature
+        self.seed = seed
+        self.device = device
+        self.name = classifier.family.trainer.value
+        self.timings: dict[str, float] = {}
+
+    def fit(
+        self, designations: TextColumn, descriptions: TextColumn, labels: Sequence[object]
+    ) -> TextClassifierModel:
+        """Featurize all rows, fit the family, apply the given temperature."""
+        classes, y = prepare_labels(labels, len(designations))
+        start = time.perf_counter()
+        featurizer = TextFeaturizer(self.features)
+        matrix = featurizer.fit_transform(designations, descriptions)
+        self.timings["featurize_s"] = time.perf_counter() - start
+        start = time.perf_counter()
+        head = fit_head(
+            self.classifier, matrix, y, len(classes), seed=self.seed, device=self.device, n_jobs=-1
+        )
+        head.temperature = self.temperature
+        self.timings["classifier_s"] = time.perf_counter() - start
+        return TextClassifierModel(featurizer, head, classes, trainer=self.name, trainer_params=self.params())
+
+    def params(self) -> dict[str, Any]:
+        """Trainer settings for MLflow: the family and its settings."""
+        return {**self.classifier.as_dict(), "seed": self.seed}
 
 
-def _intercept(classifier: SGDClassifier) -> np.ndarray:
-    b = np.asarray(classifier.intercept_)
-    return np.array([-b[0] / 2, b[0] / 2]) if b.shape[0] == 1 else b
+def make_trainer(name: TrainerName | str, options: TrainerOptions | None = None) -> Trainer:
+    """The trainer called `name` ("sklearn" or "torch") built from `options`: the one factory.
 
-
-def _scores(classifier: SGDClassifier, matrix: sp.csr_matrix) -> np.ndarray:
-    scores = np.asarray(classifier.decision_function(matrix))
-    return np.column_stack([-scores / 2, scores / 2]) if scores.ndim == 1 else scores
-
-
-def get_trainer(name: str, **options: Any) -> Trainer:
-    """Return the trainer called `name` ("sklearn" or "torch") built with `options`."""
-    if name == "sklearn":
-        return SklearnTrainer(**options)
-    if name == "torch":
+    With `options.classifier` (a search's winner) it is that family's FamilyTrainer; otherwise the
+    fixed SGD (`sklearn`) or torch trainer, with `options.settings` as its own knobs.
+    """
+    options = options or TrainerOptions()
+    try:
+        chosen = TrainerName(name)
+    except ValueError:
+        raise ModelError(f"unknown trainer {name!r}; choose 'sklearn' or 'torch'") from None
+    features = options.features or FeatureConfig()
+    if options.classifier is not None:
+        if options.classifier.family.trainer is not chosen:
+            raise ModelError(
+                f"family {options.classifier.family.value} belongs to the "
+                f"{options.classifier.family.trainer.value} trainer, not {chosen.value}"
+            )
+        return FamilyTrainer(
+            features,
+            options.classifier,
+            temperature=options.temperature,
+            seed=options.seed,
+            device=options.device,
+        )
+    settings = dict(options.settings)
+    try:
+        if chosen is TrainerName.SKLEARN:
+            return SklearnTrainer(features, random_state=options.seed, **settings)
         from rakuten_mlops.training.torch_trainer import TorchTrainer  # torch is an optional extra
 
-        return TorchTrainer(**options)
-    raise ModelError(f"unknown trainer {name!r}; choose 'sklearn' or 'torch'")
+        return TorchTrainer(
+            features, device=options.device, seed=options.seed, on_epoch=options.on_epoch, **settings
+        )
+    except TypeError as exc:  # an unknown setting name
+        raise ModelError(f"the {chosen.value} trainer does not take these settings: {exc}") from None

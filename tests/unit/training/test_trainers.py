@@ -10,8 +10,9 @@ from tests.tools import require_module
 
 from rakuten_mlops.errors import DataError, ModelError
 from rakuten_mlops.features.vectorizers import FeatureConfig
+from rakuten_mlops.training.base import TrainerOptions
 from rakuten_mlops.training.model import LinearHead, MLPHead
-from rakuten_mlops.training.trainers import SklearnTrainer, get_trainer
+from rakuten_mlops.training.trainers import SklearnTrainer, make_trainer
 
 if TYPE_CHECKING:
     from conftest import Listings
@@ -63,7 +64,12 @@ def test_bad_labels_are_refused(train_set: Listings, small_features: FeatureConf
 
 def test_unknown_trainer_name_is_refused() -> None:
     with pytest.raises(ModelError, match="unknown trainer 'xgboost'"):
-        get_trainer("xgboost")
+        make_trainer("xgboost")
+
+
+def test_unknown_trainer_setting_is_refused_naming_the_trainer() -> None:
+    with pytest.raises(ModelError, match="sklearn trainer does not take"):
+        make_trainer("sklearn", TrainerOptions(settings={"learning_rate": 0.1}))
 
 
 @pytest.mark.parametrize("hidden", [0, 16])
@@ -72,10 +78,11 @@ def test_torch_trainer_on_cpu_matches_sklearn_accuracy(
 ) -> None:
     require_module("torch", "make install-torch")
     losses: list[tuple[int, float]] = []
-    trainer = get_trainer(
-        "torch", features=small_features, device="cpu", hidden=hidden, epochs=8, batch_size=32, lr=0.02,
-        on_epoch=lambda epoch, loss: losses.append((epoch, loss)),
+    options = TrainerOptions(
+        features=small_features, device="cpu", on_epoch=lambda epoch, loss: losses.append((epoch, loss)),
+        settings={"hidden": hidden, "epochs": 8, "batch_size": 32, "lr": 0.02},
     )  # fmt: skip
+    trainer = make_trainer("torch", options)
     model = trainer.fit(train_set.designations, train_set.descriptions, train_set.labels)
     assert isinstance(model.head, MLPHead if hidden else LinearHead)
     assert [epoch for epoch, _ in losses] == list(range(1, 9))

@@ -88,7 +88,12 @@ class Settings(BaseSettings):
         return value.expanduser().resolve()
 
     @field_validator(
-        "database_url", "mlflow_tracking_uri", "secret_key", "admin_password", "dask_scheduler_address", mode="before"
+        "database_url",
+        "mlflow_tracking_uri",
+        "secret_key",
+        "admin_password",
+        "dask_scheduler_address",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

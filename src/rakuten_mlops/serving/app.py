@@ -31,6 +31,7 @@ from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from rakuten_mlops.serving.monitoring_routes import monitoring_router
 from rakuten_mlops.serving.routes import router
+from rakuten_mlops.serving.runs_routes import runs_router
 from rakuten_mlops.serving.schemas import MAX_BODY_BYTES
 from rakuten_mlops.serving.service import PredictionService
 
@@ -178,6 +179,7 @@ def create_app(
     app.state.settings, app.state.metrics = settings, metrics
     app.include_router(router)
     app.include_router(monitoring_router)
+    app.include_router(runs_router)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES, metrics=metrics, timeout=settings.api_body_timeout
     )

@@ -206,6 +206,8 @@ class Runs:
             TaskRunFilterId,
         )
 
+        from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+
         sources: dict[Any, str] = {}
         runs = c.read_flow_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(i) for i in family]))
@@ -214,20 +216,27 @@ class Runs:
         sources.update({r.id: flows[r.flow_id] for r in runs})
         task_ids = list({entry.task_run_id for entry in logs if entry.task_run_id is not None})
         if task_ids:
-            tasks = c.read_task_runs(task_run_filter=TaskRunFilter(id=TaskRunFilterId(any_=task_ids)))
+            tasks = c.read_task_runs(
+                task_run_filter=TaskRunFilter(id=TaskRunFilterId(any_=task_ids)),
+                sort=TaskRunSort.ID_DESC,
+                limit=len(task_ids),
+            )
             sources.update({t.id: t.name for t in tasks})
         return sources
 
     def _family(self, c: Any, run_id: str) -> list[str]:
         """The run and its subflow runs, at any depth."""
         from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+        from prefect.client.schemas.sorting import FlowRunSort
 
         family, frontier = [run_id], [run_id]
         while frontier:
             children = c.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
                     parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[uuid.UUID(i) for i in frontier])
-                )
+                ),
+                sort=FlowRunSort.ID_DESC,
+                limit=200,
             )
             frontier = [str(r.id) for r in children if str(r.id) not in family]
             family += frontier
@@ -375,15 +384,15 @@ class Runs:
         return self.show(run_id)
 
     def _finish(self, family: list[str], message: str) -> RunRecord:
-        """After the processes are gone: settle MLflow, then mark the run and its subflows Cancelled."""
+        """After the processes are gone: mark the run and its subflows Cancelled, then settle MLflow."""
         from prefect.states import Cancelled
 
-        settle_side_effects(family, self.tracking_uri)
         with self._client() as c:
             for member in family:
                 current = c.read_flow_run(uuid.UUID(member))
                 if current.state is None or not current.state.is_final() or current.state.is_crashed():
                     c.set_flow_run_state(current.id, Cancelled(message=message), force=True)
+        settle_side_effects(family, self.tracking_uri)
         return self.show(family[0])
 
 

@@ -122,11 +122,16 @@ def settle_mlflow(flow_run_ids: list[str], tracking_uri: str) -> dict[str, list[
 
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     tracking.bound_waits()
-    ids = ", ".join(f"'{i}'" for i in flow_run_ids)
     experiments = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ALL)]
     if not experiments:
         return {"killed": [], "deleted_versions": []}
-    found = client.search_runs(experiments, f"tags.{FLOW_RUN_TAG} IN ({ids})", run_view_type=ViewType.ALL)
+    found = [
+        run
+        for flow_run_id in flow_run_ids  # MLflow filters tags by equality only
+        for run in client.search_runs(
+            experiments, f"tags.{FLOW_RUN_TAG} = '{flow_run_id}'", run_view_type=ViewType.ALL
+        )
+    ]
     killed, deleted = [], []
     for run in found:
         for version in client.search_model_versions(f"run_id='{run.info.run_id}'"):

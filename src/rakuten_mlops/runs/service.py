@@ -205,8 +205,7 @@ class Runs:
             TaskRunFilter,
             TaskRunFilterId,
         )
-
-        from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+        from prefect.client.schemas.sorting import TaskRunSort
 
         sources: dict[Any, str] = {}
         runs = c.read_flow_runs(

@@ -43,9 +43,10 @@ def work_step(seconds: float, every: float, report: str, model_name: str) -> int
         connection.execute(
             insert(IngestionBatch).values(source="long-work", kind="sample", status="running", rows_read=7)
         )
-        Path(report).write_text(
-            json.dumps({"work": os.getpid(), "child": child.pid, "mlflow_run": run.info.run_id})
-        )
+        if report:
+            Path(report).write_text(
+                json.dumps({"work": os.getpid(), "child": child.pid, "mlflow_run": run.info.run_id})
+            )
         steps = int(seconds / every)
         for step in range(steps):
             logger.info(with_fields(f"step {step} of {steps}", step=step, rows=step * 10))

@@ -40,6 +40,7 @@ SUMMARY = {
 }
 # Logs reach the server in batches (PREFECT_LOGGING_TO_API_BATCH_INTERVAL): keep reading this long after the end.
 DRAIN_SECONDS = 3.0
+LOG_PAGE = 200
 
 
 class DeploymentRecord(BaseModel):
@@ -175,7 +176,7 @@ class Runs:
         with self._client() as c:
             return self._records(c, [self._read(c, run_id)])[0]
 
-    def logs(self, run_id: str, since: datetime | None = None, limit: int = 1_000) -> list[LogLine]:
+    def logs(self, run_id: str, since: datetime | None = None, limit: int = 10_000) -> list[LogLine]:
         """A run's log lines (and its subflows'), oldest first, from `since` on (inclusive)."""
         from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, LogFilterTimestamp
         from prefect.client.schemas.sorting import LogSort
@@ -183,15 +184,16 @@ class Runs:
         with self._client() as c:
             run = self._read(c, run_id)
             family = self._family(c, str(run.id))
-            found = c.read_logs(
-                LogFilter(
-                    flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(i) for i in family]),
-                    timestamp=LogFilterTimestamp(after_=cast(Any, since)) if since is not None else None,
-                ),
-                limit=limit,
-                offset=0,
-                sort=LogSort.TIMESTAMP_ASC,
+            log_filter = LogFilter(
+                flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(i) for i in family]),
+                timestamp=LogFilterTimestamp(after_=cast(Any, since)) if since is not None else None,
             )
+            found: list[Any] = []
+            while len(found) < limit:  # the server answers at most LOG_PAGE lines at a time
+                page = c.read_logs(log_filter, limit=LOG_PAGE, offset=len(found), sort=LogSort.TIMESTAMP_ASC)
+                found += page
+                if len(page) < LOG_PAGE:
+                    break
             sources = self._sources(c, family, found)
         return [
             log_line(entry, sources.get(entry.task_run_id or entry.flow_run_id, "flow")) for entry in found
@@ -205,11 +207,13 @@ class Runs:
             TaskRunFilter,
             TaskRunFilterId,
         )
-        from prefect.client.schemas.sorting import TaskRunSort
+        from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 
         sources: dict[Any, str] = {}
         runs = c.read_flow_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(i) for i in family]))
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(i) for i in family])),
+            sort=FlowRunSort.ID_DESC,
+            limit=len(family),
         )
         flows, _ = self._names(c, list(runs))
         sources.update({r.id: flows[r.flow_id] for r in runs})

@@ -116,10 +116,15 @@ def _http(exc: MlopsError) -> HTTPException:
 
 async def _call(work: Callable[[], T]) -> T:
     """Run a blocking call of the Runs service in a worker thread; its errors become 4xx/503."""
+    from prefect.exceptions import PrefectHTTPStatusError
+
     try:
         return await to_thread.run_sync(work)
     except MlopsError as exc:
         raise _http(exc) from None
+    except PrefectHTTPStatusError as exc:  # the server refused a call this API should not have made
+        log.error("runs route: the Prefect server refused a call: %s", exc)
+        raise HTTPException(503, "the Prefect server refused a call; the API's log says why") from None
 
 
 @runs_router.get("/runs", response_model=RunList, responses=ERRORS)
@@ -166,7 +171,19 @@ async def run_logs(
 
 
 async def _stream(runs: Runs, run_id: str, request: Request) -> AsyncIterator[ServerSentEvent]:
-    """`log` events as lines arrive, `state` when the run's state changes, `end` once it ended."""
+    """`log` events as lines arrive, `state` when the run's state changes, `end` once it ended.
+
+    A failure while following (the server went away) ends the stream with an `error` event.
+    """
+    try:
+        async for event in _events(runs, run_id, request):
+            yield event
+    except Exception as exc:
+        log.error("following the logs of run %s failed: %s", run_id, exc)
+        yield ServerSentEvent(json.dumps({"error": f"following the run's logs failed: {exc}"}), event="error")
+
+
+async def _events(runs: Runs, run_id: str, request: Request) -> AsyncIterator[ServerSentEvent]:
     seen: set[str] = set()
     since: datetime | None = None
     state: str | None = None

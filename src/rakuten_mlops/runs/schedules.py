@@ -131,7 +131,7 @@ class Schedules:
         with self._runs._client() as c:
             found = self._runs._deployment(c, deployment)
             schedules = c.read_deployment_schedules(found.id)
-        full = self._full_name(deployment)
+            full = f"{c.read_flow(found.flow_id).name}/{found.name}"
         return DeploymentSchedules(deployment=full, schedules=[_record(s) for s in schedules])
 
     @staticmethod

@@ -299,7 +299,7 @@ class Runs:
 
         full = catalog.full_name(name)
         if "/" not in full:
-            raise RunNotFoundError(f"deployment {name!r}: expected FLOW/NAME, for example {catalog.TRAINING}")
+            full = self._only_deployment_of(c, full)
         try:
             return c.read_deployment_by_name(full)
         except ObjectNotFound:
@@ -307,6 +307,21 @@ class Runs:
                 f"deployment {full!r} is not registered on {self._where()}; the deployments process serves "
                 "them (rakuten-mlops up, or python -m flows.deployments)"
             ) from None
+
+    def _only_deployment_of(self, c: Any, flow: str) -> str:
+        """`flow/name` of a flow's one deployment; a flow with none or several must be named in full."""
+        from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+        from prefect.client.schemas.sorting import DeploymentSort
+
+        found = c.read_deployments(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow])), limit=50, sort=DeploymentSort.NAME_ASC
+        )
+        if len(found) != 1:
+            names = ", ".join(sorted(f"{flow}/{d.name}" for d in found)) or "none"
+            raise RunNotFoundError(
+                f"deployment {flow!r}: give FLOW/NAME (for example {catalog.TRAINING}); this flow's deployments: {names}"
+            )
+        return f"{flow}/{found[0].name}"
 
     def start(
         self,

@@ -15,9 +15,13 @@ from managers.flows import FlowManager, LocalRunner, subprocess_env
 from managers.infrastructure import InfrastructureManager
 from managers.monitoring import MonitoringManager
 from managers.registry import RegistryManager
+from managers.run_control import RunsManager
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.errors import MlopsError
+from rakuten_mlops.runs.connect import prefect_url as find_prefect_url
+from rakuten_mlops.runs.events import recent_events
+from rakuten_mlops.runs.service import Runs
 
 # A down MLflow server must cost seconds, not MLflow's default minutes of retries.
 CLIENT_DEFAULTS = {
@@ -41,6 +45,7 @@ class Managers:
     monitoring: MonitoringManager
     infrastructure: InfrastructureManager
     links: dict[str, str]
+    runs: RunsManager
 
 
 def _docker_client() -> object:
@@ -56,7 +61,7 @@ def build(settings: Settings) -> Managers:
     http = httpx.Client(timeout=PROBE_TIMEOUT)
     api = ApiManager(httpx.Client(base_url=settings.api_url, timeout=30.0), settings.api_key)
     registry = RegistryManager.from_uri(settings.tracking_uri, settings.model_name, http)
-    prefect_url = os.environ.get("PREFECT_API_URL") or None
+    prefect_url = find_prefect_url(settings.mlops_home)
     runner_env = {"MLOPS_HOME": str(settings.mlops_home), "DATABASE_URL": settings.db_url}
     runner_env |= {"MLFLOW_TRACKING_URI": settings.tracking_uri, "MODEL_NAME": settings.model_name}
     flows = FlowManager(
@@ -85,6 +90,12 @@ def build(settings: Settings) -> Managers:
         "Grafana": grafana,
     }
     infrastructure = InfrastructureManager(probes, _docker_client)
+    runs = RunsManager(
+        Runs(prefect_url, settings.tracking_uri) if prefect_url else None,
+        settings.api_url,
+        httpx.Client(timeout=PROBE_TIMEOUT),
+        lambda: recent_events(engine),
+    )
     return Managers(
         settings,
         api,
@@ -94,6 +105,7 @@ def build(settings: Settings) -> Managers:
         monitoring,
         infrastructure,
         {k: v for k, v in links.items() if v},
+        runs,
     )
 
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-PAGES = ["Home", "Infrastructure", "Dataset", "Training", "Model registry", "Predictions", "Monitoring"]
+PAGES = ["Home", "Infrastructure", "Dataset", "Training", "Model registry", "Runs", "Predictions", "Monitoring"]
 TITLES = {"Home": "Rakuten MLOps control room"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
@@ -135,5 +135,5 @@ def test_clicking_through_every_page_and_predicting_one_listing(control_room: st
     no_traceback(page)
     version = page.locator('[data-testid="stMetric"]').filter(has_text="Model version")
     assert version.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"
-    snap(page, "08-prediction")
+    snap(page, "09-prediction")
     context.close()

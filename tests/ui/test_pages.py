@@ -23,6 +23,7 @@ PAGES = {
     "views/dataset.py": "Dataset",
     "views/training.py": "Training",
     "views/registry.py": "Model registry",
+    "views/runs.py": "Runs",
     "views/predictions.py": "Predictions",
     "views/monitoring.py": "Monitoring",
 }

@@ -23,7 +23,16 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-PAGES = ["Home", "Infrastructure", "Dataset", "Training", "Model registry", "Runs", "Predictions", "Monitoring"]
+PAGES = [
+    "Home",
+    "Infrastructure",
+    "Dataset",
+    "Training",
+    "Model registry",
+    "Runs",
+    "Predictions",
+    "Monitoring",
+]
 TITLES = {"Home": "Rakuten MLOps control room"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 

@@ -3,73 +3,85 @@
     prefect server start --host 127.0.0.1 --port 4200            # terminal 1 (or the stack)
     PREFECT_API_URL=http://127.0.0.1:4200/api python -m flows.deployments   # terminal 2
 
-`monitor-and-retrain/daily` runs every day at 09:00 UTC; `training-pipeline/on-demand` and
-`ingest/on-demand` run when triggered from the Prefect UI, the control room or
-`prefect deployment run 'training-pipeline/on-demand'`. Parameters are editable in the UI.
-The same deployments are declared for `prefect deploy` in flows/prefect.yaml.
+What the deployments are (names, flows, default schedules, tags) is declared once, in
+`rakuten_mlops.runs.catalog`; their parameters are the flows' own defaults. A schedule is given
+only when a deployment is first registered: schedules edited later (control room, `schedules set`,
+the Prefect UI) are kept when this process restarts.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from prefect import serve
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from prefect.schedules import Cron
 
-from flows.ingest import ingest
-from flows.monitor_and_retrain import monitor_and_retrain
-from flows.pipeline_flow import training_pipeline
+from rakuten_mlops.runs.catalog import DEPLOYMENTS, DeploymentSpec
 
-DAILY_CRON = "0 9 * * *"
-SCHEDULE_TIMEZONE = "UTC"
-TAGS = ["rakuten-mlops"]
 # Module paths, not file paths: the deployments run from any working directory once the package is installed.
 BY_MODULE = EntrypointType.MODULE_PATH
+# Log lines reach the server this often, so a run's logs show in the control room within 2 s.
+SERVE_ENV = {"PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
-def build_deployments() -> list[RunnerDeployment]:
-    """The three deployments, with their schedule and default parameters."""
-    return [
-        RunnerDeployment.from_flow(
-            monitor_and_retrain,
-            name="daily",
-            schedules=[Cron(DAILY_CRON, timezone=SCHEDULE_TIMEZONE)],
-            parameters={"retrain": True, "trainer": "sklearn"},
-            description="Drift check on the newest predictions; alert, and retrain on drift with new labelled data.",
-            tags=[*TAGS, "monitoring"],
-            entrypoint_type=BY_MODULE,
-        ),
-        RunnerDeployment.from_flow(
-            training_pipeline,
-            name="on-demand",
-            parameters={"trainer": "sklearn", "device": "auto", "promote": True},
-            description="Train on the catalogue, register, and promote if it beats the champion.",
-            tags=[*TAGS, "training"],
-            entrypoint_type=BY_MODULE,
-        ),
-        RunnerDeployment.from_flow(
-            ingest,
-            name="on-demand",
-            parameters={"kind": "sample", "rows": 5_000, "seed": 42, "drift": False},
-            description="Ingest generated listings, the challenge's X/Y files, or any CSV/Parquet.",
-            tags=[*TAGS, "data"],
-            entrypoint_type=BY_MODULE,
-        ),
-    ]
+def to_deployment(spec: DeploymentSpec, registered: bool, flow: Any | None = None) -> RunnerDeployment:
+    """The RunnerDeployment of a spec; its default schedule only when it is not registered yet."""
+    schedules = [Cron(spec.cron, timezone=spec.timezone)] if spec.cron and not registered else None
+    return RunnerDeployment.from_flow(
+        flow if flow is not None else spec.load_flow(),
+        name=spec.name,
+        schedules=schedules,
+        parameters=spec.parameters or None,
+        description=spec.description,
+        tags=list(spec.tags),
+        entrypoint_type=BY_MODULE,
+    )
 
 
-def main() -> None:
-    """Register the deployments with the Prefect server and run their flows until interrupted."""
+def registered_names(names: list[str]) -> set[str]:
+    """Which of these deployments the Prefect server already has."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    found = set()
+    with get_client(sync_client=True) as client:
+        for name in names:
+            try:
+                client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            found.add(name)
+    return found
+
+
+def build_deployments(
+    specs: tuple[DeploymentSpec, ...] = DEPLOYMENTS, registered: set[str] | None = None
+) -> list[RunnerDeployment]:
+    """The deployments, with their default schedule where the server has none of theirs yet."""
+    known = registered or set()
+    return [to_deployment(spec, spec.full_name in known) for spec in specs]
+
+
+def serve_all(extra: list[RunnerDeployment] | None = None, limit: int = 2) -> None:
+    """Register the deployments (keeping schedules already on the server) and run their flows."""
     if not os.environ.get("PREFECT_API_URL"):
         sys.exit(
             "PREFECT_API_URL is unset: schedules need a Prefect server. Start one with "
             "`prefect server start --host 127.0.0.1 --port 4200` and set "
             "PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    serve(*build_deployments(), limit=2)
+    for key, value in SERVE_ENV.items():
+        os.environ.setdefault(key, value)
+    registered = registered_names([spec.full_name for spec in DEPLOYMENTS])
+    serve(*build_deployments(registered=registered), *(extra or []), limit=limit)
+
+
+def main() -> None:
+    """Register the deployments with the Prefect server and run their flows until interrupted."""
+    serve_all()
 
 
 if __name__ == "__main__":

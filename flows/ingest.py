@@ -12,6 +12,7 @@ from rakuten_mlops.config import get_settings
 from rakuten_mlops.data.ingestion import IngestionResult, ingest_rakuten, ingest_sample, ingest_table
 from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.errors import DatabaseError, ValidationError
+from rakuten_mlops.runs.guard import clean_up_cancelled, record_run_process
 
 SourceKind = Literal["sample", "rakuten", "csv"]
 
@@ -67,7 +68,12 @@ def ingest_source(
         return IngestionResult.rejected_file(exc, kind)
 
 
-@flow(name="ingest", log_prints=True)
+@flow(
+    name="ingest",
+    log_prints=True,
+    on_running=[record_run_process],
+    on_cancellation=[clean_up_cancelled],
+)
 def ingest(
     kind: SourceKind = "sample",
     rows: int = 5_000,

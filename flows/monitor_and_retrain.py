@@ -32,6 +32,7 @@ from rakuten_mlops.monitoring.store import record_outcome
 from rakuten_mlops.monitoring.summary import MonitorSummary
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.training.choices import TrainerName
+from rakuten_mlops.runs.guard import clean_up_cancelled, record_run_process
 
 __all__ = ["MonitorSummary", "monitor_and_retrain"]
 
@@ -103,7 +104,12 @@ def record_outcome_task(summary: MonitorSummary) -> None:
     record_outcome(get_engine(get_settings().db_url), summary.drift_report_id, summary.outcome())
 
 
-@flow(name="monitor-and-retrain", on_failure=[alert_on_failure])
+@flow(
+    name="monitor-and-retrain",
+    on_failure=[alert_on_failure],
+    on_running=[record_run_process],
+    on_cancellation=[clean_up_cancelled],
+)
 def monitor_and_retrain(
     window: int | None = None,
     since_hours: float | None = None,

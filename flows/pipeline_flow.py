@@ -17,6 +17,7 @@ from rakuten_mlops.data.catalogue import load_labelled
 from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.registry import GateDecision, Registry
 from rakuten_mlops.training.choices import Device, SearchMode, TrainerName
+from rakuten_mlops.runs.guard import clean_up_cancelled, record_run_process
 from rakuten_mlops.training.pipeline import (
     TrainedModel,
     TrainingSummary,
@@ -100,7 +101,13 @@ def gate(
     return gate_and_promote(registry, version, score, split_frames(frame)["test"], min_improvement, promote)
 
 
-@flow(name="training-pipeline", on_failure=[alert_on_failure], task_runner=search_task_runner())
+@flow(
+    name="training-pipeline",
+    on_failure=[alert_on_failure],
+    on_running=[record_run_process],
+    on_cancellation=[clean_up_cancelled],
+    task_runner=search_task_runner(),
+)
 def training_pipeline(
     trainer: TrainerName = TrainerName.SKLEARN,
     device: Device = Device.AUTO,

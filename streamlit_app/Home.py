@@ -28,6 +28,7 @@ PAGES = {
         st.Page("views/datasets.py", title="Datasets", icon=":material/table_chart:"),
         st.Page("views/training.py", title="Training", icon=":material/model_training:"),
         st.Page("views/registry.py", title="Model registry", icon=":material/inventory_2:"),
+        st.Page("views/runs.py", title="Runs", icon=":material/play_circle:"),
     ],
     "Production": [
         st.Page("views/predictions.py", title="Predictions", icon=":material/online_prediction:"),

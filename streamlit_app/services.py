@@ -24,10 +24,14 @@ from rakuten_mlops.auth.limiter import FailureLimiter
 from rakuten_mlops.auth.notify import notify_pending
 from rakuten_mlops.auth.settings_store import SettingsStore, secret_text
 from rakuten_mlops.auth.users import ensure_first_admin
+from managers.run_control import RunsManager
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.stack.services import MARKER_ENV
+from rakuten_mlops.runs.connect import prefect_url as find_prefect_url
+from rakuten_mlops.runs.events import recent_events
+from rakuten_mlops.runs.service import Runs
 
 # A down MLflow server must cost seconds, not MLflow's default minutes of retries.
 CLIENT_DEFAULTS = {
@@ -54,6 +58,7 @@ class Managers:
     auth: AuthManager
     kubernetes: KubernetesManager
     links: dict[str, str]
+    runs: RunsManager
 
 
 def _docker_client() -> object:
@@ -73,7 +78,7 @@ def build(settings: Settings) -> Managers:
     guard = Guard(engine)  # every change: the signed-in user's role, then the audit log
     api = ApiManager(httpx.Client(base_url=settings.api_url, timeout=30.0), settings.api_key)
     registry = RegistryManager.from_uri(settings.tracking_uri, settings.model_name, http, guard)
-    prefect_url = os.environ.get("PREFECT_API_URL") or None
+    prefect_url = find_prefect_url(settings.mlops_home)
     runner_env = {"MLOPS_HOME": str(settings.mlops_home), "DATABASE_URL": settings.db_url}
     runner_env |= {"MLFLOW_TRACKING_URI": settings.tracking_uri, "MODEL_NAME": settings.model_name}
     flows = FlowManager(
@@ -127,6 +132,12 @@ def build(settings: Settings) -> Managers:
     infrastructure = InfrastructureManager(
         probes, _docker_client, settings.mlops_home, os.environ.get(MARKER_ENV) or None, guard=guard
     )
+    runs = RunsManager(
+        Runs(prefect_url, settings.tracking_uri) if prefect_url else None,
+        settings.api_url,
+        httpx.Client(timeout=PROBE_TIMEOUT),
+        lambda: recent_events(engine),
+    )
     return Managers(
         settings,
         api,
@@ -139,6 +150,7 @@ def build(settings: Settings) -> Managers:
         auth,
         KubernetesManager(store, guard),
         {k: v for k, v in links.items() if v},
+        runs,
     )
 
 

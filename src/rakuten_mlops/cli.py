@@ -15,6 +15,7 @@ from rakuten_mlops.commands.data import data_app, db_app, ingest_app
 from rakuten_mlops.commands.datasets import datasets_app
 from rakuten_mlops.commands.models import models_app, predict_command, train_command
 from rakuten_mlops.commands.monitor import alerts_app, monitor_command, traffic_command
+from rakuten_mlops.commands.runs import runs_app, schedules_app
 from rakuten_mlops.commands.serve import serve_command
 from rakuten_mlops.commands.settings import settings_app
 from rakuten_mlops.commands.stack import down_command, up_command
@@ -32,6 +33,8 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(settings_app, name="settings")
+app.add_typer(runs_app, name="runs")
+app.add_typer(schedules_app, name="schedules")
 app.command("train")(train_command)
 app.command("predict")(predict_command)
 app.command("serve")(serve_command)

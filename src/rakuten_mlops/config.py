@@ -19,6 +19,11 @@ from sqlalchemy.exc import ArgumentError
 from rakuten_mlops.errors import ConfigError
 
 DEFAULT_MODEL_NAME = "rakuten-product-classifier"
+# What `POST /events` starts: event name -> deployment (flow/name); RUN_EVENTS (JSON) replaces it.
+DEFAULT_RUN_EVENTS = {
+    "dataset.uploaded": "training-pipeline/on-demand",
+    "drift.detected": "monitor-and-retrain/daily",
+}
 
 
 class Settings(BaseSettings):
@@ -81,6 +86,20 @@ class Settings(BaseSettings):
 
     # Datasets workbench: the largest file a user may add (CLI, control room and POST /datasets).
     dataset_max_mb: Annotated[float, Field(alias="DATASET_MAX_MB", gt=0.0)] = 200.0
+
+    # Runs: which deployment each event of `POST /events` starts (a JSON object in RUN_EVENTS).
+    run_events: Annotated[dict[str, str], Field(alias="RUN_EVENTS")] = DEFAULT_RUN_EVENTS
+
+    @field_validator("run_events", mode="after")
+    @classmethod
+    def _event_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for event, deployment in value.items():
+            if not event.strip() or "/" not in deployment:
+                raise ValueError(
+                    f"RUN_EVENTS maps {event!r} to {deployment!r}; expected an event name and a FLOW/NAME "
+                    'deployment, for example {"dataset.uploaded": "training-pipeline/on-demand"}'
+                )
+        return value
 
     @field_validator("mlops_home", mode="after")
     @classmethod

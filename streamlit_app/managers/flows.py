@@ -1,8 +1,8 @@
 """Prefect flows from the control room: deployments, runs, logs, and a trigger that works with or without a server.
 
 With a Prefect server (`PREFECT_API_URL`), a trigger creates a flow run of the named deployment
-and a worker (`python -m flows.deployments`) executes it. Without one, the same work runs as a
-`rakuten-mlops` command in a child process whose output is followed like a run's logs.
+and a worker (`python -m flows.deployments`) executes it. Without one, the deployment's own flow
+runs in a child process (`python -m rakuten_mlops.runs.execute`) whose output is followed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import httpx
 
 from managers.base import ServiceStatus, probe_http, unavailable
 from managers.guard import Guard
-from managers.local_runs import LocalRunner, cli_arguments
+from managers.local_runs import LocalRunner, local_command
 from managers.runs import INGEST, MONITORING, TRAINING, DeploymentInfo, FlowRunInfo
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import DataError
@@ -33,7 +33,7 @@ __all__ = [
     "FlowManager",
     "FlowRunInfo",
     "LocalRunner",
-    "cli_arguments",
+    "local_command",
     "subprocess_env",
 ]
 

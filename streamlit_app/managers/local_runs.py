@@ -1,4 +1,4 @@
-"""Flow runs without a Prefect server: the deployment's work as a `rakuten-mlops` command in a child process."""
+"""Flow runs without a Prefect server: the deployment's own flow in a child process, its output followed."""
 
 from __future__ import annotations
 
@@ -13,55 +13,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from managers.runs import INGEST, MONITORING, TRAINING, FlowRunInfo
+from managers.runs import FlowRunInfo
 from rakuten_mlops.errors import DataError
+from rakuten_mlops.runs import catalog
 
 
-def cli_arguments(deployment: str, parameters: Mapping[str, Any]) -> list[str]:
-    """The `rakuten-mlops` arguments that do what a deployment does, for a run without a server."""
-    p = dict(parameters)
-    if deployment == TRAINING:
-        promote = "--promote" if p.get("promote", True) else "--no-promote"
-        return [
-            "train",
-            "--trainer",
-            str(p.get("trainer", "sklearn")),
-            "--device",
-            str(p.get("device", "auto")),
-            promote,
-            "--json",
-        ]
-    if deployment == MONITORING:
-        retrain = "--retrain" if p.get("retrain", True) else "--no-retrain"
-        return ["monitor", "--window", str(p.get("window", 5_000)), retrain, "--json"]
-    if deployment == INGEST:
-        kind = p.get("kind", "sample")
-        if kind == "sample":
-            args = ["ingest", "sample", "--rows", str(p.get("rows", 5_000)), "--seed", str(p.get("seed", 42))]
-            return [*args, *(["--drift"] if p.get("drift") else []), "--json"]
-        if kind == "rakuten":
-            y = ["--y", str(p["y_path"])] if p.get("y_path") else []
-            return ["ingest", "rakuten", "--x", str(p.get("x_path")), *y, "--json"]
-        texts = [arg for column in p.get("text_columns") or [] for arg in ("--text", str(column))]
-        label = ["--label", str(p["label_column"])] if p.get("label_column") else []
-        key = ["--id", str(p["id_column"])] if p.get("id_column") else []
-        return ["ingest", "csv", str(p.get("path")), *texts, *label, *key, "--json"]
-    raise DataError(f"no local command runs deployment {deployment!r}; start a Prefect server to run it")
+def local_command(deployment: str, parameters: Mapping[str, Any]) -> list[str]:
+    """The arguments that run a deployment's own flow in a child process (rakuten_mlops.runs.execute)."""
+    if catalog.find(deployment) is None:
+        raise DataError(f"no local command runs deployment {deployment!r}; start a Prefect server to run it")
+    return ["-m", "rakuten_mlops.runs.execute", deployment, "--parameters", json.dumps(dict(parameters))]
 
 
 class LocalRunner:
-    """Runs `rakuten-mlops` commands in child processes, each logging to its own file."""
+    """Runs deployments' flows in child processes, each logging to its own file."""
 
     def __init__(self, log_dir: Path, env: Mapping[str, str], command: Sequence[str] | None = None) -> None:
         self._log_dir = log_dir
         self._env = dict(env)
-        self._command = list(command or [sys.executable, "-m", "rakuten_mlops.cli"])
+        self._command = list(command or [sys.executable])
         self._runs: dict[str, tuple[subprocess.Popen[bytes], FlowRunInfo, Path]] = {}
         self._lock = threading.Lock()
 
     def start(self, deployment: str, parameters: Mapping[str, Any]) -> FlowRunInfo:
-        """Start the command for a deployment and return its run."""
-        arguments = cli_arguments(deployment, parameters)
+        """Start the deployment's flow in a child process and return its run."""
+        arguments = local_command(deployment, parameters)
         run_id = uuid.uuid4().hex
         self._log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self._log_dir / f"{run_id}.log"

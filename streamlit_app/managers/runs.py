@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-TRAINING = "training-pipeline/on-demand"
-MONITORING = "monitor-and-retrain/daily"
-INGEST = "ingest/on-demand"
+from rakuten_mlops.runs.catalog import INGEST, MONITORING, TRAINING
+
+__all__ = ["FINAL_STATES", "INGEST", "MONITORING", "TRAINING", "DeploymentInfo", "FlowRunInfo"]
 FINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
@@ -34,7 +34,7 @@ class FlowRunInfo:
     ended: datetime | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     where: str = "prefect"  # prefect | local
-    result: dict[str, Any] | None = None  # the command's JSON summary (local runs)
+    result: dict[str, Any] | None = None  # the flow's result as JSON (local runs)
 
     @property
     def final(self) -> bool:

@@ -1,4 +1,4 @@
-"""Home: service health at a glance, the champion, today's traffic, open alerts and recent activity."""
+"""Home: service health at a glance, the champion, today's traffic, open alerts, the day's runs and recent activity."""
 
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ if alerts is not None:
         )
     if len(alerts) > 5:
         st.caption(f"{len(alerts) - 5} more on the Monitoring page.")
+
+st.subheader("Runs in the last 24 hours")
+if m.runs.available:
+    summary = attempt("Counting runs", m.runs.summary)
+    if summary is not None:
+        cols = st.columns(4)
+        for col, key in zip(cols, ("running", "completed", "failed", "cancelled"), strict=True):
+            col.metric(key.capitalize(), summary[key])
+        st.page_link("views/runs.py", label="All runs", icon=":material/play_circle:")
+else:
+    st.caption("Runs are counted once a Prefect server is configured (the stack runs one).")
 
 st.subheader("Recent activity")
 events = attempt("Reading recent activity", m.database.activity) or []

@@ -41,6 +41,8 @@ with st.form("train"):
         if run is not None:
             st.session_state["training_run"] = run.id
             st.success(f"Started run {run.name}")
+            if run.where == "prefect":
+                st.session_state["runs_selected"] = run.id
 
 
 def show_run(run_id: str) -> bool:
@@ -66,6 +68,12 @@ def follow(run_id: str) -> None:
 
 if run_id := st.session_state.get("training_run"):
     st.subheader("Current run")
+    if m.runs.available:
+        st.page_link(
+            "views/runs.py",
+            label="Live logs, cancel and retry on the Runs page",
+            icon=":material/play_circle:",
+        )
     if st.session_state.get("training_run_finished") == run_id:
         show_run(run_id)
     else:

@@ -15,15 +15,17 @@ import yaml
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
 
-from flows.deployments import DAILY_CRON, build_deployments
+from flows.deployments import build_deployments
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.db.models import Product
+from rakuten_mlops.runs.catalog import DEPLOYMENTS, MONITORING, find
 from rakuten_mlops.testing.processes import ServiceProcess, free_port, prefect_server_command
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {"monitor-and-retrain/daily", "training-pipeline/on-demand", "ingest/on-demand"}
+DAILY_CRON = find(MONITORING).cron  # type: ignore[union-attr]
 
 
 @pytest.fixture
@@ -88,7 +90,8 @@ def test_the_served_deployments_carry_their_schedule_and_run_on_demand(
         )
         assert {"window", "threshold", "retrain"} <= set(daily.parameter_openapi_schema["properties"])
         assert found["training-pipeline/on-demand"].schedules == []  # type: ignore[index]
-        assert found["ingest/on-demand"].parameters["kind"] == "sample"  # type: ignore[index]
+        ingest_schema = found["ingest/on-demand"].parameter_openapi_schema  # type: ignore[index]
+        assert ingest_schema["properties"]["kind"]["default"] == "sample"  # the flow's own default
 
         run = asyncio.run(_run_and_read(prefect_server, daily.id))
         assert run["next_daily"].astimezone(UTC).hour == 9 and run["next_daily"].minute == 0
@@ -123,15 +126,30 @@ async def _run_and_read(api_url: str, daily_id: object) -> dict[str, object]:
 def test_prefect_yaml_declares_the_same_deployments_as_the_serve_script() -> None:
     declared = yaml.safe_load((ROOT / "flows" / "prefect.yaml").read_text())["deployments"]
     served = build_deployments()
-    assert len(declared) == len(served)
-    for spec, deployment in zip(declared, served, strict=True):
+    assert len(declared) == len(served) == len(DEPLOYMENTS)
+    for spec, deployment, source in zip(declared, served, DEPLOYMENTS, strict=True):
         path, _, attribute = spec["entrypoint"].partition(":")
         module = path.removesuffix(".py").replace("/", ".")
-        assert deployment.entrypoint == f"{module}.{attribute}"
-        assert spec["name"] == deployment.name and spec["parameters"] == deployment.parameters
+        assert deployment.entrypoint == f"{module}.{attribute}" == source.entrypoint
+        assert spec["name"] == deployment.name == source.name
+        assert spec["description"] == deployment.description and spec["tags"] == deployment.tags
         crons = [(s["cron"], s["timezone"]) for s in spec.get("schedules", [])]
         assert crons == [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules]
         assert (ROOT / path).is_file()
+
+
+def test_deployments_repeat_no_parameter_of_their_flows() -> None:
+    declared = yaml.safe_load((ROOT / "flows" / "prefect.yaml").read_text())["deployments"]
+    assert all("parameters" not in spec for spec in declared)
+    for deployment in build_deployments():
+        assert deployment.parameters == {}
+
+
+def test_a_schedule_already_on_the_server_is_not_replaced_when_serving_again() -> None:
+    (daily,) = [d for d in build_deployments(registered={MONITORING}) if d.name == "daily"]
+    assert daily.schedules in (None, [])
+    (fresh,) = [d for d in build_deployments() if d.name == "daily"]
+    assert [s.schedule.cron for s in fresh.schedules] == [DAILY_CRON]
 
 
 def test_serving_without_a_prefect_server_says_what_to_start(tmp_path: Path) -> None:

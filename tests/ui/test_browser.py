@@ -24,7 +24,8 @@ pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 PAGES = [
-    "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "Model registry", "Predictions", "Monitoring",
+    "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "Model registry", "Runs", "Predictions",
+    "Monitoring",
 ]  # fmt: skip
 TITLES = {"Home": "Rakuten MLOps control room"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from prefect import flow, get_run_logger
 from tests.ui.helpers import clean_env, copy_home
 
 from managers.base import ServiceUnavailableError
-from managers.flows import INGEST, MONITORING, TRAINING, FlowManager, LocalRunner, cli_arguments
+from managers.flows import INGEST, MONITORING, TRAINING, FlowManager, LocalRunner, local_command
 from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.errors import DataError
 
@@ -37,47 +38,27 @@ def server_manager(prefect_url: str, tmp_path: Path, http: httpx.Client) -> Flow
     return FlowManager(prefect_url, LocalRunner(tmp_path / "runs", clean_env()), http)
 
 
-@pytest.mark.parametrize(
-    ("deployment", "parameters"),
-    [
-        (TRAINING, {"trainer": "sklearn", "device": "cpu", "promote": False}),
-        (MONITORING, {"window": 800, "retrain": False}),
-        (INGEST, {"kind": "sample", "rows": 10, "seed": 1, "drift": True}),
-        (
-            INGEST,
-            {"kind": "csv", "path": "a.csv", "text_columns": ["t"], "label_column": "c", "id_column": "k"},
-        ),
-    ],
-)
-def test_the_local_fallback_arguments_are_options_the_command_line_knows(
-    deployment: str, parameters: dict[str, object]
-) -> None:
-    from typer.testing import CliRunner
-
-    from rakuten_mlops.cli import app
-
-    # Click parses every option before the eager --help: an unknown option fails with exit code 2.
-    result = CliRunner().invoke(app, [*cli_arguments(deployment, parameters), "--help"])
-    assert result.exit_code == 0, result.output
-
-
-def test_cli_arguments_do_what_each_deployment_does() -> None:
-    assert cli_arguments(TRAINING, {"trainer": "torch", "device": "cuda", "promote": False}) == [
-        "train", "--trainer", "torch", "--device", "cuda", "--no-promote", "--json",
-    ]  # fmt: skip
-    assert cli_arguments(MONITORING, {"window": 800}) == ["monitor", "--window", "800", "--retrain", "--json"]
-    assert cli_arguments(MONITORING, {"window": 800, "retrain": False})[3] == "--no-retrain"
-    assert cli_arguments(INGEST, {"kind": "sample", "rows": 10, "seed": 1, "drift": True})[-2:] == [
-        "--drift",
-        "--json",
-    ]
-    assert cli_arguments(INGEST, {"kind": "csv", "path": "a.csv", "text_columns": ["t", "b"], "label_column": "c"}) == [
-        "ingest", "csv", "a.csv", "--text", "t", "--text", "b", "--label", "c", "--json",
-    ]  # fmt: skip
-    keyed = {"kind": "csv", "path": "a.csv", "text_columns": ["t"], "id_column": "sku"}
-    assert cli_arguments(INGEST, keyed)[-3:] == ["--id", "sku", "--json"]
+def test_without_a_server_a_deployment_runs_its_own_flow_with_the_given_parameters() -> None:
+    command = local_command(TRAINING, {"promote": False})
+    assert command[:3] == ["-m", "rakuten_mlops.runs.execute", TRAINING]
+    assert json.loads(command[-1]) == {"promote": False}  # nothing else: the flow's defaults apply
+    assert local_command(INGEST, {})[-1] == "{}" and MONITORING in local_command(MONITORING, {})
     with pytest.raises(DataError, match="Prefect server"):
-        cli_arguments("other/flow", {})
+        local_command("other/flow", {})
+
+
+def test_the_local_runner_refuses_unknown_deployments_and_bad_parameters(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for arguments in (["other/flow"], [INGEST, "--parameters", "{not json"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "rakuten_mlops.runs.execute", *arguments],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2 and "error:" in done.stderr
 
 
 def test_deployments_trigger_and_runs_on_the_prefect_server(server_manager: FlowManager) -> None:

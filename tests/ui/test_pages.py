@@ -26,6 +26,7 @@ PAGES = {
     "views/datasets.py": "Datasets",
     "views/training.py": "Training",
     "views/registry.py": "Model registry",
+    "views/runs.py": "Runs",
     "views/predictions.py": "Predictions",
     "views/monitoring.py": "Monitoring",
     "views/settings.py": "Settings",

@@ -63,13 +63,27 @@ PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # A run's log lines reach the server every half second, so `runs logs --follow` and the
+    # control room show them while the run runs.
+    "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.5",
 }
 
 
 def apply_defaults() -> None:
-    """Set the Prefect and MLflow defaults unless the environment already chose."""
+    """Set the Prefect and MLflow defaults unless the environment already chose.
+
+    Without PREFECT_API_URL, a stack running from the same MLOPS_HOME lends its Prefect server,
+    so a run started here shows (and can be cancelled) in the control room.
+    """
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    if not os.environ.get("PREFECT_API_URL"):
+        from rakuten_mlops.runs.connect import stack_prefect_url
+
+        with contextlib.suppress(MlopsError):
+            found = stack_prefect_url(get_settings().mlops_home)
+            if found:
+                os.environ["PREFECT_API_URL"] = found
 
 
 def prepared_settings() -> Settings:
@@ -125,9 +139,17 @@ def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameter
     """Run a Prefect flow in this process with a progress bar; return its result or fail in one sentence."""
 
     def work() -> T:
+        from prefect import tags
+        from prefect.exceptions import TerminationSignal
+
         prepared_settings()
-        with progress_bar(not as_json):
-            state = flow(**parameters, return_state=True)
+        try:
+            with progress_bar(not as_json), tags("started-by:cli"):
+                state = flow(**parameters, return_state=True)
+        except TerminationSignal:
+            raise MlopsError(
+                f"{what} was stopped: the run was cancelled (control room, API or `rakuten-mlops runs cancel`)"
+            ) from None
         result = state.result(raise_on_failure=False)
         if isinstance(result, BaseException):
             raise result if isinstance(result, MlopsError) else MlopsError(f"{what} failed: {result}")

@@ -191,3 +191,19 @@ class DatasetVersion(Base):
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     log_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RunEvent(Base):
+    """An event received on `POST /events` and the flow run it started."""
+
+    __tablename__ = "run_events"
+    __table_args__ = (Index("ix_run_events_received_at", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    deployment: Mapped[str] = mapped_column(String(200))
+    flow_run_id: Mapped[str] = mapped_column(String(36))
+    parameters: Mapped[str] = mapped_column(Text)  # JSON: what the run was started with
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_by: Mapped[str] = mapped_column(String(100))

@@ -38,6 +38,7 @@ from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode, route_l
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
 from rakuten_mlops.serving.monitoring_routes import monitoring_router
 from rakuten_mlops.serving.routes import router
+from rakuten_mlops.serving.runs_routes import runs_router
 from rakuten_mlops.serving.schemas import MAX_BODY_BYTES
 from rakuten_mlops.serving.service import PredictionService
 
@@ -207,6 +208,7 @@ def create_app(
     app.include_router(datasets_router)
     # Uploads of datasets may be larger than any prediction request (DATASET_MAX_MB, plus the multipart framing).
     upload_limit = {"/datasets": settings.dataset_max_bytes + 1024 * 1024}
+    app.include_router(runs_router)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=MAX_BODY_BYTES,

@@ -31,8 +31,8 @@ from rakuten_mlops.monitoring.runner import DriftCheck, NothingToCheck, check_ch
 from rakuten_mlops.monitoring.store import record_outcome
 from rakuten_mlops.monitoring.summary import MonitorSummary
 from rakuten_mlops.registry import Registry
-from rakuten_mlops.training.choices import TrainerName
 from rakuten_mlops.runs.guard import clean_up_cancelled, record_run_process
+from rakuten_mlops.training.choices import TrainerName
 
 __all__ = ["MonitorSummary", "monitor_and_retrain"]
 

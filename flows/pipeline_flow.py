@@ -16,8 +16,8 @@ from rakuten_mlops.config import get_settings
 from rakuten_mlops.data.catalogue import load_labelled
 from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.registry import GateDecision, Registry
-from rakuten_mlops.training.choices import Device, SearchMode, TrainerName
 from rakuten_mlops.runs.guard import clean_up_cancelled, record_run_process
+from rakuten_mlops.training.choices import Device, SearchMode, TrainerName
 from rakuten_mlops.training.pipeline import (
     TrainedModel,
     TrainingSummary,

@@ -20,18 +20,18 @@ from managers.infrastructure import InfrastructureManager
 from managers.kubernetes import KubernetesManager
 from managers.monitoring import MonitoringManager
 from managers.registry import RegistryManager
+from managers.run_control import RunsManager
 from rakuten_mlops.auth.limiter import FailureLimiter
 from rakuten_mlops.auth.notify import notify_pending
 from rakuten_mlops.auth.settings_store import SettingsStore, secret_text
 from rakuten_mlops.auth.users import ensure_first_admin
-from managers.run_control import RunsManager
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import ensure_schema, make_engine
 from rakuten_mlops.errors import MlopsError
-from rakuten_mlops.stack.services import MARKER_ENV
 from rakuten_mlops.runs.connect import prefect_url as find_prefect_url
 from rakuten_mlops.runs.events import recent_events
 from rakuten_mlops.runs.service import Runs
+from rakuten_mlops.stack.services import MARKER_ENV
 
 # A down MLflow server must cost seconds, not MLflow's default minutes of retries.
 CLIENT_DEFAULTS = {
@@ -137,6 +137,7 @@ def build(settings: Settings) -> Managers:
         settings.api_url,
         httpx.Client(timeout=PROBE_TIMEOUT),
         lambda: recent_events(engine),
+        guard,
     )
     return Managers(
         settings,

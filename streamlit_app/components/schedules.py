@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt
 
 
@@ -14,6 +15,9 @@ def editor(runs: Any, deployments: list[str]) -> None:
     if not deployments:
         st.caption("No deployment is registered.")
         return
+    user = current_user()
+    may, why_not = permission("schedule")
+    explain_refusal(why_not)
     chosen = st.selectbox("Deployment", deployments, key="schedule-deployment")
     found = attempt("Reading schedules", runs.schedules, chosen)
     if found is None:
@@ -23,11 +27,11 @@ def editor(runs: Any, deployments: list[str]) -> None:
         a, b, c = st.columns([4, 1, 1])
         nxt = ", ".join(f"{t:%Y-%m-%d %H:%M %Z}" for t in s.next[:3])
         a.markdown(f"{what} · {'active' if s.active else '**paused**'}" + (f" · next: {nxt}" if nxt else ""))
-        if b.button("Resume" if not s.active else "Pause", key=f"toggle-{s.id}"):
-            attempt("Changing the schedule", runs.set_active, chosen, s.id, not s.active)
+        if b.button("Resume" if not s.active else "Pause", key=f"toggle-{s.id}", disabled=not may):
+            attempt("Changing the schedule", runs.set_active, chosen, s.id, not s.active, actor=user)
             st.rerun()
-        if c.button("Delete", key=f"delete-{s.id}"):
-            attempt("Deleting the schedule", runs.delete_schedule, chosen, s.id)
+        if c.button("Delete", key=f"delete-{s.id}", disabled=not may):
+            attempt("Deleting the schedule", runs.delete_schedule, chosen, s.id, actor=user)
             st.rerun()
     if not found.schedules:
         st.caption("No schedule: it runs only when started.")
@@ -47,9 +51,9 @@ def editor(runs: Any, deployments: list[str]) -> None:
         st.caption("Next runs: " + ", ".join(f"{t:%Y-%m-%d %H:%M %Z}" for t in times))
         target = found.schedules[0].id if len(found.schedules) == 1 else None
         label = "Replace the schedule" if target else "Add the schedule"
-        if st.button(label, type="primary", key="schedule-save"):
+        if st.button(label, type="primary", key="schedule-save", disabled=not may):
             saved = attempt(
-                "Saving the schedule", runs.set_schedule, chosen, cron, timezone, interval, target
+                "Saving the schedule", runs.set_schedule, chosen, cron, timezone, interval, target, actor=user
             )
             if saved is not None:
                 st.success(f"{chosen}: schedule saved.")

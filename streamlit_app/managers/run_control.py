@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from httpx_sse import connect_sse
 
+from managers.guard import Guard
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.runs.records import DeploymentSchedules, LogLine, RunRecord
 from rakuten_mlops.runs.schedules import Schedules, preview
@@ -63,9 +65,15 @@ class RunsManager:
     """Runs, schedules and events of the stack's Prefect server, and live logs of a run."""
 
     def __init__(
-        self, runs: Runs | None, api_url: str, http: httpx.Client, events: Callable[[], list[Any]]
+        self,
+        runs: Runs | None,
+        api_url: str,
+        http: httpx.Client,
+        events: Callable[[], list[Any]],
+        guard: Guard | None = None,
     ) -> None:
         self._runs = runs
+        self._guard = guard or Guard()
         self._api_url = api_url.rstrip("/")
         self._http = http
         self._events = events
@@ -99,14 +107,30 @@ class RunsManager:
     def deployments(self) -> list[DeploymentRecord]:
         return self._service().deployments()
 
-    def start(self, deployment: str, parameters: dict[str, Any]) -> RunRecord:
-        return self._service().start(deployment, parameters, started_by="control-room")
+    def start(self, deployment: str, parameters: dict[str, Any], actor: Principal) -> RunRecord:
+        """Start a deployment as `actor` (operator), audited."""
+        arguments = {"deployment": deployment, "parameters": parameters}
+        return self._guard.run(
+            actor,
+            "run_start",
+            arguments,
+            lambda: self._service().start(deployment, parameters, started_by=actor.name),
+        )
 
-    def cancel(self, run_id: str) -> RunRecord:
-        return self._service().cancel(run_id, who="control-room")
+    def cancel(self, run_id: str, actor: Principal) -> RunRecord:
+        """Stop a run as `actor` (operator), audited."""
+        return self._guard.run(
+            actor, "run_cancel", {"run": run_id}, lambda: self._service().cancel(run_id, who=actor.name)
+        )
 
-    def retry(self, run_id: str) -> RunRecord:
-        return self._service().retry(run_id, started_by="control-room")
+    def retry(self, run_id: str, actor: Principal) -> RunRecord:
+        """Start a finished run again as `actor` (operator), audited."""
+        return self._guard.run(
+            actor,
+            "run_retry",
+            {"run": run_id},
+            lambda: self._service().retry(run_id, started_by=actor.name),
+        )
 
     def logs(self, run_id: str) -> list[LogLine]:
         return self._service().logs(run_id)
@@ -127,14 +151,36 @@ class RunsManager:
         timezone: str,
         interval: float | None,
         schedule_id: str | None,
+        actor: Principal,
     ) -> DeploymentSchedules:
-        return Schedules(self._service()).set(deployment, cron, timezone, interval, schedule_id)
+        """Set a deployment's schedule as `actor` (admin), audited."""
+        arguments = {"deployment": deployment, "cron": cron, "timezone": timezone, "interval": interval}
+        return self._guard.run(
+            actor,
+            "schedule",
+            arguments | {"id": schedule_id},
+            lambda: Schedules(self._service()).set(deployment, cron, timezone, interval, schedule_id),
+        )
 
-    def set_active(self, deployment: str, schedule_id: str, active: bool) -> DeploymentSchedules:
-        return Schedules(self._service()).set_active(deployment, active, schedule_id)
+    def set_active(
+        self, deployment: str, schedule_id: str, active: bool, actor: Principal
+    ) -> DeploymentSchedules:
+        """Pause or resume one schedule as `actor` (admin), audited."""
+        return self._guard.run(
+            actor,
+            "schedule",
+            {"deployment": deployment, "id": schedule_id, "active": active},
+            lambda: Schedules(self._service()).set_active(deployment, active, schedule_id),
+        )
 
-    def delete_schedule(self, deployment: str, schedule_id: str) -> DeploymentSchedules:
-        return Schedules(self._service()).delete(deployment, schedule_id)
+    def delete_schedule(self, deployment: str, schedule_id: str, actor: Principal) -> DeploymentSchedules:
+        """Delete one schedule as `actor` (admin), audited."""
+        return self._guard.run(
+            actor,
+            "schedule",
+            {"deployment": deployment, "id": schedule_id, "deleted": True},
+            lambda: Schedules(self._service()).delete(deployment, schedule_id),
+        )
 
     @staticmethod
     def preview(cron: str | None, timezone: str, interval: float | None) -> list[datetime]:

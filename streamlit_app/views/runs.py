@@ -8,11 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from components import schedules
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt
 from managers.run_control import LEVELS, jsonl, markdown, text
 from services import managers
 
 m = managers()
+user = current_user()
+can_run, why_not = permission("run_start")
 st.title("Runs")
 if not m.runs.available:
     st.info(
@@ -28,13 +31,15 @@ with st.expander("Start a run", icon=":material/play_arrow:"):
         chosen = st.selectbox("Deployment", names, key="start-deployment")
         defaults = next(d.parameters for d in deployments if d.name == chosen)
         raw = st.text_area("Parameters (JSON)", json.dumps(defaults, indent=1), key=f"params-{chosen}")
-        if st.button("Start", type="primary", key="start-run"):
+        clicked = st.button("Start", type="primary", key="start-run", disabled=not can_run, help=why_not)
+        explain_refusal(why_not)
+        if clicked:
             try:
                 parameters = json.loads(raw or "{}")
             except ValueError as exc:
                 st.error(f"The parameters are not JSON: {exc}")
             else:
-                started = attempt("Starting the run", m.runs.start, chosen, parameters)
+                started = attempt("Starting the run", m.runs.start, chosen, parameters, actor=user)
                 if started is not None:
                     st.session_state["runs_selected"] = started.id
                     st.success(f"Started run {started.name} ({started.id})")
@@ -87,15 +92,18 @@ def live_logs(run_id: str) -> None:
     if not run.final:
         sure = left.checkbox("Yes, stop this run", key=f"sure-{run_id}")
         if left.button(
-            "Cancel run", disabled=not sure, icon=":material/stop_circle:", key=f"cancel-{run_id}"
+            "Cancel run",
+            disabled=not (sure and can_run),
+            icon=":material/stop_circle:",
+            key=f"cancel-{run_id}",
         ):
-            stopped = attempt("Cancelling", m.runs.cancel, run_id)
+            stopped = attempt("Cancelling", m.runs.cancel, run_id, actor=user)
             if stopped is not None:
                 st.success(f"Run {stopped.name} is {stopped.state}.")
     elif run.state_type in {"FAILED", "CANCELLED", "CRASHED"} and right.button(
-        "Retry", icon=":material/replay:", key=f"retry-{run_id}"
+        "Retry", icon=":material/replay:", key=f"retry-{run_id}", disabled=not can_run, help=why_not
     ):
-        again = attempt("Retrying", m.runs.retry, run_id)
+        again = attempt("Retrying", m.runs.retry, run_id, actor=user)
         if again is not None:
             st.session_state["runs_selected"] = again.id
             st.success(f"Started run {again.name}, a retry of {run.name}.")

@@ -26,7 +26,14 @@ MATRIX = {
     ("POST", "/feedback"): Role.OPERATOR,
     ("POST", "/alerts/{alert_id}/acknowledge"): Role.OPERATOR,
     ("POST", "/datasets"): Role.OPERATOR,
+    ("POST", "/runs"): Role.OPERATOR,
+    ("POST", "/runs/{run_id}/cancel"): Role.OPERATOR,
+    ("POST", "/runs/{run_id}/retry"): Role.OPERATOR,
+    ("POST", "/events"): Role.OPERATOR,
 }
+# These need a Prefect server, which this app has none of: a caller the role lets through gets 503
+# (the role is checked first: a caller it refuses never learns whether the server is there).
+NEEDS_PREFECT = {"/runs", "/runs/{run_id}/cancel", "/runs/{run_id}/retry", "/events"}
 
 
 @dataclass
@@ -57,12 +64,17 @@ def callers(client: TestClient, api_settings: Settings) -> Iterator[Callers]:
 
 
 def call(client: TestClient, method: str, path: str, c: Callers, headers: dict[str, str]) -> int:
-    url = path.replace("{alert_id}", str(c.alert_id))
+    url = path.replace("{alert_id}", str(c.alert_id)).replace("{run_id}", "0" * 8)
     if path == "/datasets":
         table = b"age,churn\n31,no\n45,yes\n52,no\n"
         files = {"file": ("churn.csv", table, "text/csv")}
         return client.request(method, url, files=files, headers=headers).status_code
-    body = {"request_id": c.request_id, "prdtypecode": 10} if path == "/feedback" else None
+    bodies = {
+        "/feedback": {"request_id": c.request_id, "prdtypecode": 10},
+        "/runs": {"deployment": "training-pipeline/on-demand"},
+        "/events": {"event": "dataset.uploaded"},
+    }
+    body = bodies.get(path)
     return client.request(method, url, json=body, headers=headers).status_code
 
 
@@ -82,9 +94,14 @@ def test_each_role_gets_what_the_matrix_says_and_bad_tokens_get_401(
     client: TestClient, callers: Callers, method: str, path: str
 ) -> None:
     least = MATRIX[(method, path)]
+    through = {503} if path in NEEDS_PREFECT else set()
+
+    def let_through(status: int) -> bool:
+        return status < 300 or status in through
+
     for role in Role:
         status = call(client, method, path, callers, bearer(callers.tokens[role]))
-        assert (status < 300) == role.allows(least), (role, status)
+        assert let_through(status) == role.allows(least), (role, status)
         if not role.allows(least):
             assert status == 403
     forged = callers.tokens[Role.ADMIN][:-3] + "zzz"
@@ -96,7 +113,7 @@ def test_each_role_gets_what_the_matrix_says_and_bad_tokens_get_401(
         {"Authorization": "Basic abc"},
     ):
         assert call(client, method, path, callers, headers) == 401, headers
-    assert call(client, method, path, callers, {"X-API-Key": ADMIN_KEY}) < 300  # the service key stays
+    assert let_through(call(client, method, path, callers, {"X-API-Key": ADMIN_KEY}))  # the service key stays
 
 
 def test_a_refusal_says_which_role_is_needed(client: TestClient, callers: Callers) -> None:

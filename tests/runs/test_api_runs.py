@@ -12,6 +12,8 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
+from rakuten_mlops.auth.audit import list_entries
+from rakuten_mlops.db import make_engine
 from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
 from tests.runs.conftest import RunsStack
 
@@ -96,7 +98,9 @@ def test_run_routes_answer_4xx_with_a_message_for_bad_input(api: httpx.Client) -
     assert nowhere.status_code == 404 and "not registered" in nowhere.json()["detail"]
 
 
-def test_retry_starts_a_new_run_with_the_same_parameters_linked_to_the_old_one(api: httpx.Client) -> None:
+def test_retry_starts_a_new_run_with_the_same_parameters_linked_to_the_old_one(
+    api: httpx.Client, runs_stack: RunsStack
+) -> None:
     parameters = {"word": "encore", "fail": True}
     first = api.post(
         "/runs", json={"deployment": "quick-work/test", "parameters": parameters}, headers=ADMIN
@@ -107,6 +111,13 @@ def test_retry_starts_a_new_run_with_the_same_parameters_linked_to_the_old_one(a
     assert finished_twice.status_code == 409 and "already Failed" in finished_twice.json()["detail"]
     retried = api.post(f"/runs/{first['id']}/retry", headers=ADMIN)
     assert retried.status_code == 200, retried.text
+    audit = {
+        e.action: (e.arguments, e.result)
+        for e in list_entries(make_engine(runs_stack.db_url))
+        if e.arguments.get("run") == first["id"]
+    }
+    assert audit["run_retry"] == ({"run": first["id"]}, "ok")
+    assert audit["run_cancel"][1].startswith("failed: 409") and "already Failed" in audit["run_cancel"][1]
     second = api.get(f"/runs/{retried.json()['id']}").json()
     assert second["id"] != first["id"] and second["retry_of"] == first["id"]
     assert second["parameters"] == parameters and second["deployment"] == "quick-work/test"

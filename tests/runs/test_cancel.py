@@ -13,6 +13,7 @@ import pytest
 from mlflow import MlflowClient
 from sqlalchemy import func, select
 
+from rakuten_mlops.auth.audit import list_entries
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.db.models import IngestionBatch
 from rakuten_mlops.pids import is_alive
@@ -115,6 +116,10 @@ def test_a_run_started_from_the_command_line_is_cancelled_from_another_command(
         out, err = cancel.communicate(timeout=120)
         assert cancel.returncode == 0, err
         assert json.loads(out.splitlines()[-1]) == {"id": found.id, "state": "Cancelled"}
+        audit = list_entries(make_engine(runs_stack.db_url), action="run_cancel")
+        assert [(e.user.startswith("cli:"), e.arguments, e.result) for e in audit] == [
+            (True, {"run": found.id}, "ok")
+        ]
         _, stderr = cli.communicate(timeout=30)
         assert cli.returncode != 0
         assert b"was cancelled" in stderr, stderr[-2000:]

@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from rakuten_mlops.commands.common import JsonOpt, emit, err, prepared_settings, run
+from rakuten_mlops.commands.common import (
+    JsonOpt,
+    cli_actor,
+    emit,
+    err,
+    prepared_settings,
+    run,
+    run_audited_command,
+)
 
 runs_app = typer.Typer(
     help="Prefect runs of the stack: list, follow, start, cancel, retry.", no_args_is_help=True
@@ -114,7 +122,13 @@ def runs_start(
     """Start a run of a deployment, e.g. `runs start training-pipeline/on-demand --param promote=false`."""
     from rakuten_mlops.runs.service import parse_parameters
 
-    found = run(as_json, lambda: _runs().start(deployment, parse_parameters(param or []), started_by="cli"))
+    parameters = parse_parameters(param or [])
+    found = run_audited_command(
+        as_json,
+        "run_start",
+        {"deployment": deployment, "parameters": parameters},
+        lambda: _runs().start(deployment, parameters, started_by=cli_actor().name),
+    )
     emit(
         {"id": found.id, "state": found.state},
         as_json,
@@ -125,7 +139,9 @@ def runs_start(
 @runs_app.command("cancel")
 def runs_cancel(run_id: RunId, as_json: JsonOpt = False) -> None:
     """Stop a run: its processes end, MLflow marks its runs KILLED, nothing it half-did is kept."""
-    found = run(as_json, lambda: _runs().cancel(run_id, who="cli"))
+    found = run_audited_command(
+        as_json, "run_cancel", {"run": run_id}, lambda: _runs().cancel(run_id, who=cli_actor().name)
+    )
     emit(
         {"id": found.id, "state": found.state}, as_json, lambda: err.print(f"run {found.id} is {found.state}")
     )
@@ -134,7 +150,9 @@ def runs_cancel(run_id: RunId, as_json: JsonOpt = False) -> None:
 @runs_app.command("retry")
 def runs_retry(run_id: RunId, as_json: JsonOpt = False) -> None:
     """Start a failed, crashed or cancelled run again with the same parameters (a new, linked run)."""
-    found = run(as_json, lambda: _runs().retry(run_id, started_by="cli"))
+    found = run_audited_command(
+        as_json, "run_retry", {"run": run_id}, lambda: _runs().retry(run_id, started_by=cli_actor().name)
+    )
     emit(
         {"id": found.id, "state": found.state, "retry_of": run_id},
         as_json,
@@ -209,14 +227,25 @@ def schedules_set(
             lambda: err.print("next runs: " + ", ".join(f"{t:%Y-%m-%d %H:%M %Z}" for t in times)),
         )
         return
-    found = run(as_json, lambda: _schedules().set(deployment, cron, timezone, interval, schedule_id, add))
+    arguments = {"deployment": deployment, "cron": cron, "timezone": timezone, "interval": interval}
+    found = run_audited_command(
+        as_json,
+        "schedule",
+        arguments | {"id": schedule_id, "add": add},
+        lambda: _schedules().set(deployment, cron, timezone, interval, schedule_id, add),
+    )
     emit(found.model_dump(mode="json"), as_json, lambda: _print_schedules(found))
 
 
 @schedules_app.command("pause")
 def schedules_pause(deployment: Deployment, schedule_id: ScheduleId = None, as_json: JsonOpt = False) -> None:
     """Pause a deployment's schedules (or one): no new scheduled run until resumed."""
-    found = run(as_json, lambda: _schedules().set_active(deployment, False, schedule_id))
+    found = run_audited_command(
+        as_json,
+        "schedule",
+        {"deployment": deployment, "id": schedule_id, "active": False},
+        lambda: _schedules().set_active(deployment, False, schedule_id),
+    )
     emit(found.model_dump(mode="json"), as_json, lambda: _print_schedules(found))
 
 
@@ -225,7 +254,12 @@ def schedules_resume(
     deployment: Deployment, schedule_id: ScheduleId = None, as_json: JsonOpt = False
 ) -> None:
     """Resume a deployment's paused schedules (or one)."""
-    found = run(as_json, lambda: _schedules().set_active(deployment, True, schedule_id))
+    found = run_audited_command(
+        as_json,
+        "schedule",
+        {"deployment": deployment, "id": schedule_id, "active": True},
+        lambda: _schedules().set_active(deployment, True, schedule_id),
+    )
     emit(found.model_dump(mode="json"), as_json, lambda: _print_schedules(found))
 
 
@@ -234,5 +268,10 @@ def schedules_delete(
     deployment: Deployment, schedule_id: ScheduleId = None, as_json: JsonOpt = False
 ) -> None:
     """Delete a deployment's schedules (or one)."""
-    found = run(as_json, lambda: _schedules().delete(deployment, schedule_id))
+    found = run_audited_command(
+        as_json,
+        "schedule",
+        {"deployment": deployment, "id": schedule_id, "deleted": True},
+        lambda: _schedules().delete(deployment, schedule_id),
+    )
     emit(found.model_dump(mode="json"), as_json, lambda: _print_schedules(found))

@@ -1,7 +1,7 @@
 """Runs routes: flow runs, their logs (also live, as Server-Sent Events), cancel, retry, events.
 
-Reading is open like the rest of the API; starting, cancelling, retrying and events need
-`OperatorDep` (today the admin X-API-Key).
+Reading is open like the rest of the API; starting, cancelling, retrying and events need the
+operator role, and each is written to the audit log with who asked and what came of it.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from rakuten_mlops.auth.audit import record
+from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.errors import DatabaseError, DataError, MlopsError
 from rakuten_mlops.runs.errors import PrefectUnavailableError, RunConflictError, RunNotFoundError
 from rakuten_mlops.runs.records import LogLine, RunRecord
 from rakuten_mlops.runs.service import DRAIN_SECONDS, Runs
-from rakuten_mlops.serving.deps import AdminDep, SettingsDep
+from rakuten_mlops.serving.deps import OperatorUser, SettingsDep
 
 log = logging.getLogger(__name__)
 runs_router = APIRouter(tags=["runs"])
-# Who may start, cancel and retry runs and send events; the role check replaces this one name.
-OperatorDep = AdminDep
 RUN_ID = Annotated[str, Path(max_length=64, description="The run's id (a UUID).")]
 STREAM_POLL_S = 0.5
 ERRORS: dict[int | str, dict[str, str]] = {
@@ -127,6 +127,23 @@ async def _call(work: Callable[[], T]) -> T:
         raise HTTPException(503, "the Prefect server refused a call; the API's log says why") from None
 
 
+async def _audited(
+    request: Request, who: Principal, action: str, arguments: dict[str, Any], work: Callable[[], T]
+) -> T:
+    """`_call`, with the outcome written to the audit log (when this API has a database)."""
+    engine = request.app.state.service.engine
+    try:
+        result = await _call(work)
+    except HTTPException as exc:
+        if engine is not None:
+            outcome = f"failed: {exc.status_code} {exc.detail}"
+            await to_thread.run_sync(record, engine, who, action, arguments, outcome)
+        raise
+    if engine is not None:
+        await to_thread.run_sync(record, engine, who, action, arguments, "ok")
+    return result
+
+
 @runs_router.get("/runs", response_model=RunList, responses=ERRORS)
 async def list_runs(
     runs: RunsDep,
@@ -218,38 +235,45 @@ async def stream_logs(runs: RunsDep, run_id: RUN_ID, request: Request) -> EventS
     return EventSourceResponse(_stream(runs, run_id, request), ping=10)
 
 
-@runs_router.post(
-    "/runs", response_model=RunAction, dependencies=[OperatorDep], responses=ERRORS, tags=["admin"]
-)
-async def start_run(runs: RunsDep, body: StartRequest) -> RunAction:
+@runs_router.post("/runs", response_model=RunAction, responses=ERRORS, tags=["admin"])
+async def start_run(who: OperatorUser, request: Request, runs: RunsDep, body: StartRequest) -> RunAction:
     """Start a run of a deployment with parameters (operator)."""
-    found = await _call(lambda: runs.start(body.deployment, body.parameters, started_by="api"))
+    arguments = {"deployment": body.deployment, "parameters": body.parameters}
+    found = await _audited(
+        request,
+        who,
+        "run_start",
+        arguments,
+        lambda: runs.start(body.deployment, body.parameters, started_by=who.name),
+    )
     return RunAction(id=found.id, state=found.state)
 
 
 @runs_router.post(
     "/runs/{run_id}/cancel",
     response_model=RunAction,
-    dependencies=[OperatorDep],
     responses=ERRORS,
     tags=["admin"],
 )
-async def cancel_run(runs: RunsDep, run_id: RUN_ID) -> RunAction:
+async def cancel_run(who: OperatorUser, request: Request, runs: RunsDep, run_id: RUN_ID) -> RunAction:
     """Stop a run (operator): its processes end, its MLflow runs are KILLED, its state Cancelled."""
-    found = await _call(lambda: runs.cancel(run_id, who="api"))
+    found = await _audited(
+        request, who, "run_cancel", {"run": run_id}, lambda: runs.cancel(run_id, who=who.name)
+    )
     return RunAction(id=found.id, state=found.state)
 
 
 @runs_router.post(
     "/runs/{run_id}/retry",
     response_model=RunAction,
-    dependencies=[OperatorDep],
     responses=ERRORS,
     tags=["admin"],
 )
-async def retry_run(runs: RunsDep, run_id: RUN_ID) -> RunAction:
+async def retry_run(who: OperatorUser, request: Request, runs: RunsDep, run_id: RUN_ID) -> RunAction:
     """Start a failed or cancelled run again with the same parameters (operator); the new run's id."""
-    found = await _call(lambda: runs.retry(run_id, started_by="api"))
+    found = await _audited(
+        request, who, "run_retry", {"run": run_id}, lambda: runs.retry(run_id, started_by=who.name)
+    )
     return RunAction(id=found.id, state=found.state, retry_of=run_id)
 
 
@@ -260,18 +284,20 @@ def _engine(request: Request) -> Any:
     return engine
 
 
-@runs_router.post(
-    "/events", response_model=EventOut, dependencies=[OperatorDep], responses=ERRORS, tags=["admin"]
-)
+@runs_router.post("/events", response_model=EventOut, responses=ERRORS, tags=["admin"])
 async def receive_event(
-    request: Request, runs: RunsDep, settings: SettingsDep, body: EventRequest
+    who: OperatorUser, request: Request, runs: RunsDep, settings: SettingsDep, body: EventRequest
 ) -> EventOut:
     """Start the deployment mapped to the event (RUN_EVENTS) with the payload's parameters; store both."""
     from rakuten_mlops.runs.events import trigger
 
     engine = _engine(request)
-    stored, run, ignored = await _call(
-        lambda: trigger(runs, engine, settings.run_events, body.event, body.payload, "api")
+    stored, run, ignored = await _audited(
+        request,
+        who,
+        "events",
+        {"event": body.event},
+        lambda: trigger(runs, engine, settings.run_events, body.event, body.payload, who.name),
     )
     return EventOut(**{**stored.__dict__, "ignored": ignored, "run": run})
 

@@ -80,7 +80,9 @@ def refit(frame: pd.DataFrame, result: SearchResult, device: str, seed: int) -> 
     return refit_winner(split_frames(frame), result, device, seed)
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
+# No task retries: MLflow's client already retries each call within bounded waits (tracking.py), and a
+# retry of the whole task would multiply them (a stopped server made `train` wait 17 minutes to fail).
+@task(cache_policy=NONE)
 def log_and_register(trained: TrainedModel, frame: pd.DataFrame) -> tuple[str, str]:
     """Log the run to MLflow and register its model as the challenger; return (run_id, version)."""
     settings = get_settings()
@@ -93,12 +95,22 @@ def log_and_register(trained: TrainedModel, frame: pd.DataFrame) -> tuple[str, s
 
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NONE)
 def gate(
-    version: str, score: float, frame: pd.DataFrame, min_improvement: float, promote: bool
+    version: str, trained: TrainedModel, frame: pd.DataFrame, min_improvement: float, promote: bool
 ) -> GateDecision:
-    """Score the champion on the same test split and promote the challenger if it is not worse."""
+    """Both models predict the same test rows; promote the challenger only if it is really better."""
     settings = get_settings()
     registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
-    return gate_and_promote(registry, version, score, split_frames(frame)["test"], min_improvement, promote)
+    test = split_frames(frame)["test"]
+    return gate_and_promote(
+        registry,
+        version,
+        trained.model,
+        test,
+        min_improvement,
+        promote,
+        confidence=settings.promotion_confidence,
+        seed=settings.split_seed,
+    )
 
 
 @flow(
@@ -121,16 +133,44 @@ def training_pipeline(
     settings = get_settings().prepare()
     seed = settings.split_seed if seed is None else seed
     threshold = settings.promotion_min_improvement if min_improvement is None else min_improvement
+    logger = get_run_logger()
     frame = load_training_frame(seed)
+    counts = frame["split"].value_counts()
+    logger.info(
+        "load_training_frame: %d labelled listings, %d classes (train %d, validation %d, test %d)",
+        len(frame),
+        frame["label"].nunique(),
+        *(int(counts.get(name, 0)) for name in ("train", "validation", "test")),
+    )
     if search is SearchMode.OFF:
         trained = train_model(frame, trainer, device, seed)
     else:
         result = search_candidates(frame, search, trainer, device, budget_minutes, seed)
+        best = winner_summary(result)
+        logger.info(
+            "search_candidates (%s): %s won among %d candidates in %.0f s, validation F1 %s",
+            search.value,
+            best["family"],
+            len(result.candidates),
+            result.seconds,
+            best["validation_f1"],
+        )
         trained = refit(frame, result, device, seed)
+    logger.info(
+        "%s: %s on %s in %.1f s, test weighted F1 %.4f, macro F1 %.4f",
+        "train_model" if search is SearchMode.OFF else "refit",
+        trained.trainer,
+        trained.device,
+        trained.train_seconds,
+        trained.test.weighted_f1,
+        trained.test.macro_f1,
+    )
     run_id, version = log_and_register(trained, frame)
-    decision = gate(version, trained.test.weighted_f1, frame, threshold, promote)
-    get_run_logger().info("v%s: %s", version, decision.reason)
-    counts = frame["split"].value_counts()
+    logger.info("log_and_register: MLflow run %s, registered as v%s (challenger)", run_id, version)
+    decision = gate(version, trained, frame, threshold, promote)
+    logger.info(
+        "gate: v%s %s. %s", version, "promoted" if decision.promote else "not promoted", decision.reason
+    )
     return TrainingSummary(
         run_id=run_id,
         model_version=version,

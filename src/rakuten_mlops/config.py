@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     ingest_chunk_rows: Annotated[int, Field(alias="INGEST_CHUNK_ROWS", ge=100)] = 20_000
     split_seed: Annotated[int, Field(alias="SPLIT_SEED")] = 42
     promotion_min_improvement: Annotated[float, Field(alias="PROMOTION_MIN_IMPROVEMENT", ge=0.0)] = 0.0
+    # The gate's paired test: the challenger must be better at this confidence (rakuten_mlops.gate).
+    promotion_confidence: Annotated[float, Field(alias="PROMOTION_CONFIDENCE", ge=0.5, le=0.999)] = 0.95
     # How often each API worker checks whether the champion alias moved (POST /model/reload is immediate).
     model_poll_seconds: Annotated[float, Field(alias="MODEL_POLL_SECONDS", ge=0.0)] = 30.0
     # Off only to measure what the inference log costs (scripts/bench_serving.py); keep it on.

@@ -34,6 +34,7 @@ from rakuten_mlops import tracking
 from rakuten_mlops.errors import ModelError, RegistryError
 
 if TYPE_CHECKING:
+    from rakuten_mlops.gate import PairedComparison
     from rakuten_mlops.training.model import TextClassifierModel
 
 CHAMPION = "champion"
@@ -55,6 +56,7 @@ class GateDecision:
     champion_version: str | None
     champion_score: float | None
     min_improvement: float
+    comparison: PairedComparison | None = None  # the paired test on the same rows, when one ran
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,15 @@ def decide(
     champion_version: str | None,
     champion_score: float | None,
     min_improvement: float,
+    comparison: PairedComparison | None = None,
 ) -> GateDecision:
-    """Promote only if the challenger's weighted F1 >= champion's + min_improvement; the first model promotes."""
+    """Promote only a real improvement; the first model promotes.
+
+    With a paired comparison on the same test rows, the challenger must beat the champion by more than
+    `min_improvement` at the comparison's confidence (its one-sided interval's lower bound above the
+    margin). Without one, its weighted F1 must exceed the champion's + `min_improvement`. A tie never
+    promotes: an identical retrain would otherwise replace the champion each time.
+    """
     if champion_version is None or champion_score is None:
         return GateDecision(
             True,
@@ -86,14 +95,25 @@ def decide(
             None,
             None,
             min_improvement,
+            comparison,
         )
-    needed = champion_score + min_improvement
-    promote = challenger_score >= needed
-    verdict = "is at least" if promote else "is below"
-    reason = (
-        f"challenger v{challenger_version} weighted F1 {challenger_score:.4f} {verdict} champion "
-        f"v{champion_version}'s {champion_score:.4f} + {min_improvement:.4f} on the same test split"
+    scores = (
+        f"challenger v{challenger_version} weighted F1 {challenger_score:.4f}, champion "
+        f"v{champion_version} {champion_score:.4f} on the same test split"
     )
+    if comparison is not None:
+        promote = comparison.beats(min_improvement)
+        level = f"{comparison.confidence:.0%}"
+        verdict = "better" if promote else "not shown better"
+        reason = (
+            f"{scores}: difference {comparison.difference:+.4f}, at least {comparison.low:+.4f} at {level} "
+            f"confidence (p={comparison.p_value:.3f}, {comparison.rows} rows); {verdict} than the champion "
+            f"by more than {min_improvement:.4f}"
+        )
+    else:
+        promote = challenger_score > champion_score + min_improvement
+        verdict = "is above" if promote else "is not above"
+        reason = f"{scores}: the challenger {verdict} the champion + {min_improvement:.4f}"
     return GateDecision(
         promote,
         reason,
@@ -102,6 +122,7 @@ def decide(
         champion_version,
         champion_score,
         min_improvement,
+        comparison,
     )
 
 
@@ -301,6 +322,16 @@ class Registry:
             "gate.min_improvement": str(decision.min_improvement),
             "gate.decided_at": _now(),
         }
+        if (c := decision.comparison) is not None:
+            tags |= {
+                "gate.test": "paired bootstrap of the weighted-F1 difference",
+                "gate.confidence": f"{c.confidence:g}",
+                "gate.p_value": f"{c.p_value:.4f}",
+                "gate.difference": f"{c.difference:.6f}",
+                "gate.difference_low": f"{c.low:.6f}",
+                "gate.difference_high": f"{c.high:.6f}",
+                "gate.rows": str(c.rows),
+            }
         for key, value in tags.items():
             self._call(
                 "tagging the version",
@@ -322,6 +353,11 @@ class Registry:
         self._change(
             events, {"version": str(version), "action": action, "reason": reason, "previous": previous}
         )
+
+    def rollback_target(self) -> str | None:
+        """The version a rollback would make champion again, or None when there is none."""
+        stack = replay(self.history())
+        return stack[-2] if len(stack) >= 2 else None
 
     def rollback(self, reason: str = "manual rollback") -> str:
         """Give the champion alias back to the champion before the current one; return that version."""

@@ -33,6 +33,8 @@ HTTP_WAITS = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "15",
 }
 SQL_CONNECT_TIMEOUT_S = 5
+# The training pipeline's experiment; drift checks log to their own (monitoring/runner.py).
+TRAINING_EXPERIMENT = "rakuten-product-classification"
 _SERVER_BACKENDS = ("postgresql", "mysql", "mssql")
 
 

@@ -55,3 +55,15 @@ def test_train_json_against_an_mlflow_server_prints_one_json_line(
     summary = json.loads(lines[0])
     assert summary["model_version"] == "1" and summary["promoted"] is True
     assert "View run" in trained.stderr
+
+
+def test_train_with_the_tracking_server_gone_fails_in_one_sentence_naming_it(mlops_home: Path) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {**os.environ, "MLOPS_HOME": str(mlops_home), "MLFLOW_TRACKING_URI": nowhere}
+    assert _cli("ingest", "sample", "--rows", "1500", "--json", env=env).returncode == 0
+    trained = _cli("train", "--search", "off", "--json", env=env)
+    assert trained.returncode == 1, trained.stderr[-2000:]
+    answer = json.loads(trained.stdout.splitlines()[-1])
+    assert answer["ok"] is False and "\n" not in answer["error"]
+    assert answer["error"].startswith(f"the MLflow tracking server at {nowhere} cannot be used"), answer
+    assert "Traceback" not in trained.stderr.split("error:")[-1]

@@ -15,11 +15,21 @@ from rakuten_mlops.registry import Registry
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_pipeline_promotes_then_respects_no_promote(settings: Settings) -> None:
+def test_pipeline_promotes_then_respects_no_promote(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     engine = make_engine(settings.db_url)
     upgrade(engine)
     ingest_sample(engine, 3_000, seed=13)
-    first = training_pipeline()
+    with caplog.at_level("INFO", logger="prefect.flow_runs"):
+        first = training_pipeline()
+    # Each step says what it did, with its figures, in the run's log.
+    steps = [r.getMessage() for r in caplog.records if r.name == "prefect.flow_runs"]
+    assert any(m.startswith("load_training_frame: 3000 labelled listings") for m in steps), steps
+    assert any(m.startswith("search_candidates (quick): ") and "candidates in" in m for m in steps), steps
+    assert any(m.startswith("refit: ") and "test weighted F1 0." in m for m in steps), steps
+    assert any(m.startswith("log_and_register: MLflow run ") and "as v1" in m for m in steps), steps
+    assert any(m.startswith("gate: v1 promoted. no champion yet") for m in steps), steps
     assert first.promoted and first.champion_version == first.model_version == "1"
     assert 0.4 < first.metrics["weighted_f1"] <= 1.0
     assert first.rows["train"] + first.rows["validation"] + first.rows["test"] == 3_000

@@ -42,17 +42,36 @@ def test_a_model_trained_on_shuffled_labels_is_never_promoted(
 ) -> None:
     registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
     good, good_f1, parts = train_and_register(catalogue, settings)
-    first = gate_and_promote(registry, good, good_f1, parts["test"], 0.0, promote=True)
+    first = gate_and_promote(registry, good, registry.load_model(good), parts["test"], 0.0, promote=True)
     assert first.promote and good_f1 > 0.5
     bad, bad_f1, parts = train_and_register(catalogue, settings, shuffle=True)
-    second = gate_and_promote(registry, bad, bad_f1, parts["test"], 0.0, promote=True)
+    second = gate_and_promote(registry, bad, registry.load_model(bad), parts["test"], 0.0, promote=True)
     assert not second.promote and bad_f1 < 0.3
     assert second.champion_score == pytest.approx(good_f1)
     champion = registry.champion()
     assert champion is not None and str(champion.version) == good
     tags = {v.version: v.tags for v in registry.versions()}
-    assert tags[bad]["gate.decision"] == "rejected" and "is below" in tags[bad]["gate.reason"]
+    assert tags[bad]["gate.decision"] == "rejected" and "not shown better" in tags[bad]["gate.reason"]
+    assert float(tags[bad]["gate.p_value"]) > 0.99 and float(tags[bad]["gate.difference_low"]) < 0
     assert str(registry.alias(CHALLENGER).version) == bad  # type: ignore[union-attr]
+
+
+def test_an_identical_retrain_is_not_promoted_and_the_paired_test_is_in_the_tags(
+    catalogue: pd.DataFrame, settings: Settings
+) -> None:
+    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
+    v1, f1, parts = train_and_register(catalogue, settings)
+    assert gate_and_promote(registry, v1, registry.load_model(v1), parts["test"], 0.0, promote=True).promote
+    v2, again, _ = train_and_register(catalogue, settings)  # the same data and seed: the same model
+    assert again == pytest.approx(f1)
+    decision = gate_and_promote(registry, v2, registry.load_model(v2), parts["test"], 0.0, promote=True)
+    assert not decision.promote and decision.comparison is not None
+    assert decision.comparison.difference == 0.0 and decision.comparison.p_value == 1.0
+    tags = {v.version: v.tags for v in registry.versions()}[v2]
+    assert tags["gate.decision"] == "rejected" and tags["gate.confidence"] == "0.95"
+    assert tags["gate.p_value"] == "1.0000" and int(tags["gate.rows"]) == len(parts["test"])
+    assert float(tags["gate.challenger_weighted_f1"]) == pytest.approx(f1)
+    assert str(registry.champion().version) == v1  # type: ignore[union-attr]
 
 
 def test_promote_rollback_and_history(catalogue: pd.DataFrame, settings: Settings) -> None:
@@ -103,5 +122,6 @@ def test_logged_run_carries_metrics_artifacts_and_reference(
 
 def test_gate_rule() -> None:
     assert decide("1", 0.7, None, None, 0.01).promote
-    assert decide("2", 0.80, "1", 0.79, 0.01).promote
+    assert decide("2", 0.80, "1", 0.79, 0.005).promote
     assert not decide("2", 0.799, "1", 0.79, 0.01).promote
+    assert not decide("2", 0.8215, "1", 0.8215, 0.0).promote  # a tie never promotes

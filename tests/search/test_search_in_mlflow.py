@@ -74,7 +74,7 @@ def test_a_worse_challenger_from_the_search_is_refused_by_the_gate(
     run_id, uri, model_id = log_training_run(champion, frame, real_parts, settings)
     first = registry.register(uri, run_id, model_id)
     assert gate_and_promote(
-        registry, str(first.version), champion.test.weighted_f1, real_parts["test"], 0.0, True
+        registry, str(first.version), champion.model, real_parts["test"], 0.0, True
     ).promote
 
     # Most training and validation labels scrambled: the search still runs and picks its best, which is worse.
@@ -89,7 +89,7 @@ def test_a_worse_challenger_from_the_search_is_refused_by_the_gate(
     run_id, uri, model_id = log_training_run(challenger, frame_of(noisy), noisy, settings)
     second = registry.register(uri, run_id, model_id)
     decision = gate_and_promote(
-        registry, str(second.version), challenger.test.weighted_f1, real_parts["test"], 0.0, True
+        registry, str(second.version), challenger.model, real_parts["test"], 0.0, True
     )
     assert not decision.promote and challenger.test.weighted_f1 < champion.test.weighted_f1
     assert str(registry.champion().version) == str(first.version)  # type: ignore[union-attr]

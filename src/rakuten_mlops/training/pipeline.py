@@ -20,12 +20,15 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from pydantic import BaseModel
+from sklearn.metrics import f1_score
 
 from rakuten_mlops import progress, tracking
 from rakuten_mlops.config import Settings
-from rakuten_mlops.errors import DataError
-from rakuten_mlops.registry import GateDecision, Registry, decide
+from rakuten_mlops.errors import DataError, RegistryError
+from rakuten_mlops.gate import compare
+from rakuten_mlops.registry import GateDecision, Registry, decide, failure_reason
 from rakuten_mlops.training.base import Family, TrainerOptions, fit_temperature
 from rakuten_mlops.training.choices import SearchMode, TrainerName
 from rakuten_mlops.training.evaluation import EvaluationResult, evaluate, write_evaluation_artifacts
@@ -39,7 +42,7 @@ from rakuten_mlops.training.search.results import SearchPlan, SearchResult
 from rakuten_mlops.training.search.space import decode
 from rakuten_mlops.training.trainers import make_trainer
 
-EXPERIMENT = "rakuten-product-classification"
+EXPERIMENT = tracking.TRAINING_EXPERIMENT
 REFERENCE_ROWS = 5_000
 MIN_TRAIN_ROWS = 50
 
@@ -193,12 +196,18 @@ def use_experiment(settings: Settings) -> str:
     tracking.check_store(settings.tracking_uri)
     mlflow.set_tracking_uri(settings.tracking_uri)
     mlflow.set_registry_uri(settings.tracking_uri)
-    found = mlflow.get_experiment_by_name(EXPERIMENT)
-    if found is not None:
-        return str(found.experiment_id)
-    local = not settings.tracking_uri.startswith(("http://", "https://"))
-    location = settings.artifacts_dir.as_uri() if local else None
-    return str(mlflow.create_experiment(EXPERIMENT, artifact_location=location))
+    try:
+        found = mlflow.get_experiment_by_name(EXPERIMENT)
+        if found is not None:
+            return str(found.experiment_id)
+        local = not settings.tracking_uri.startswith(("http://", "https://"))
+        location = settings.artifacts_dir.as_uri() if local else None
+        return str(mlflow.create_experiment(EXPERIMENT, artifact_location=location))
+    except MlflowException as exc:
+        raise RegistryError(
+            f"the MLflow tracking server at {tracking.display_uri(settings.tracking_uri)} cannot be used "
+            f"({failure_reason(exc)}); start it or fix MLFLOW_TRACKING_URI"
+        ) from exc
 
 
 def log_training_run(
@@ -208,7 +217,11 @@ def log_training_run(
     experiment_id = use_experiment(settings)
     rows = {name: len(part) for name, part in parts.items()}
     batches = sorted({int(b) for b in frame["batch_id"].unique()})
-    with mlflow.start_run(experiment_id=experiment_id) as run, tempfile.TemporaryDirectory() as tmp:
+    # A server that stops mid-run: one sentence, and the run marked FAILED (now, or at the next training).
+    with (
+        tracking.tracked_run(settings.tracking_uri, settings.mlops_home, experiment_id=experiment_id) as run,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         folder = Path(tmp)
         mlflow.set_tags(
             {
@@ -245,20 +258,44 @@ def log_training_run(
         return run.info.run_id, info.model_uri, getattr(info, "model_id", None)
 
 
-def champion_score(registry: Registry, test: pd.DataFrame) -> tuple[str | None, float | None]:
-    """Load the current champion and score it on this run's test split (the same held-out rows)."""
-    champion = registry.champion()
-    if champion is None:
-        return None, None
-    return str(champion.version), _score(registry.load_model(str(champion.version)), test).weighted_f1
+def _predict(model: TextClassifierModel, part: pd.DataFrame) -> np.ndarray:
+    return np.asarray(model.predict(part["designation"].tolist(), part["description"].tolist()), dtype=str)
 
 
 def gate_and_promote(
-    registry: Registry, version: str, score: float, test: pd.DataFrame, min_improvement: float, promote: bool
+    registry: Registry,
+    version: str,
+    challenger: TextClassifierModel,
+    test: pd.DataFrame,
+    min_improvement: float,
+    promote: bool,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> GateDecision:
-    """Compare the challenger with the champion on the same test split; promote when it is not worse."""
-    champion_version, champion_f1 = champion_score(registry, test)
-    decision = decide(version, score, champion_version, champion_f1, min_improvement)
+    """Compare the challenger with the champion on the same test rows; promote a real improvement only.
+
+    Both models predict the same rows and a paired bootstrap of the weighted-F1 difference decides
+    (`rakuten_mlops.gate`): the challenger must be better by more than `min_improvement` at
+    `confidence`, so a retrain that is as good as the champion is not promoted.
+    """
+    truth = test["label"].astype(str).to_numpy()
+    ours = _predict(challenger, test)
+    found = registry.champion()
+    if found is None:
+        score = float(f1_score(truth, ours, average="weighted", zero_division=0))
+        decision = decide(version, score, None, None, min_improvement)
+    else:
+        champion_version = str(found.version)
+        theirs = _predict(registry.load_model(champion_version), test)
+        comparison = compare(truth, ours, theirs, confidence=confidence, seed=seed)
+        decision = decide(
+            version,
+            comparison.challenger,
+            champion_version,
+            comparison.champion,
+            min_improvement,
+            comparison,
+        )
     if not promote:
         decision = replace(
             decision, promote=False, reason=f"promotion disabled (--no-promote); {decision.reason}"

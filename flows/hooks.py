@@ -13,11 +13,12 @@ from typing import Any
 from rakuten_mlops.auth.notify import DeliveryRecord, notify_pending
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import get_engine
-from rakuten_mlops.errors import DatabaseError, MlopsError, RegistryError
+from rakuten_mlops.errors import DatabaseError, DataError, MlopsError, RegistryError
 from rakuten_mlops.monitoring.alerts import FLOW_FAILED, raise_alert
 
 log = logging.getLogger(__name__)
 _ADDRESS = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+")
+_PASSWORD = re.compile(r"(://[^:/@\s]+):[^@\s]+@")  # user:password@ in a URL
 
 
 def public_reason(state: Any) -> str:
@@ -37,10 +38,39 @@ def public_reason(state: Any) -> str:
     return "the run's logs say why"
 
 
+def what_to_do(state: Any) -> str:
+    """The next step for whoever reads a failed run's log, from the kind of error it failed with."""
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception:
+        exc = None
+    if isinstance(exc, DatabaseError):
+        return "check DATABASE_URL and that the database answers, then retry the run"
+    if isinstance(exc, RegistryError):
+        return "check MLFLOW_TRACKING_URI and that the MLflow server answers, then retry the run"
+    if isinstance(exc, DataError):
+        return "fix the input the message names, then start the run again"
+    return "read the first traceback above for where it failed; retry once the cause is fixed"
+
+
+def failure_summary(flow_name: str, state: Any) -> str:
+    """One line that says what failed and what to do: the first thing to read in a failed run's log."""
+    message = getattr(state, "message", "") or ""
+    detail = _PASSWORD.sub(r"\1:***@", message.splitlines()[0])[:500] if message else "no message"
+    return f"FAILED {flow_name}: {detail}. What to do: {what_to_do(state)}."
+
+
 def alert_on_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    """Store a critical alert naming the flow, the run and why it failed; never raise from a hook."""
+    """Log a one-line summary, store a critical alert naming the flow and the run; never raise from a hook."""
     reason = public_reason(state)
-    log.error("flow %s run %s failed: %s", flow.name, flow_run.name, getattr(state, "message", ""))
+    summary = failure_summary(flow.name, state)
+    log.error("flow %s run %s: %s", flow.name, flow_run.name, summary)
+    try:
+        from prefect.logging.loggers import flow_run_logger
+
+        flow_run_logger(flow_run, flow).error(summary)  # into the run's own log, which the Runs page shows
+    except Exception as exc:  # a hook must never raise; the module logger has the summary anyway
+        log.debug("run log not written: %s", exc)
     try:
         raise_alert(
             get_engine(get_settings().db_url),

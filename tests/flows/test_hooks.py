@@ -65,3 +65,47 @@ def test_a_failed_flow_alert_reaches_the_configured_webhook_after_a_retry(
     assert "the input file is empty" in receiver.received.accepted[0]["message"]
     [delivery] = deliveries(engine, [alert.id])[alert.id]
     assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def test_a_failed_run_log_has_one_line_saying_what_failed_and_what_to_do(
+    mlops_home: object, prefect_harness: None
+) -> None:
+    import time
+
+    from prefect import flow, task
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    from flows.hooks import alert_on_failure
+    from rakuten_mlops.config import get_settings
+    from rakuten_mlops.db import get_engine, upgrade
+
+    get_settings.cache_clear()
+    upgrade(get_engine(get_settings().prepare().db_url))
+
+    @task
+    def read_catalogue() -> None:
+        raise DatabaseError(f"reading the listings failed on {URL}: connection refused")
+
+    @flow(name="summarised", on_failure=[alert_on_failure])
+    def summarised() -> None:
+        read_catalogue()
+
+    state = summarised(return_state=True)
+    assert state.is_failed()
+    run_id = state.state_details.flow_run_id
+    deadline = time.monotonic() + 30
+    while True:
+        with get_client(sync_client=True) as client:
+            logs = client.read_logs(
+                LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])), limit=200, offset=0
+            )
+        summaries = [log.message for log in logs if log.message.startswith("FAILED summarised:")]
+        if summaries or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(summaries) == 1, [log.message[:120] for log in logs]
+    (line,) = summaries
+    assert "\n" not in line and "reading the listings failed" in line
+    assert line.endswith("What to do: check DATABASE_URL and that the database answers, then retry the run.")
+    assert "s3cret" not in line  # the URL keeps its user, never its password

@@ -108,6 +108,47 @@ class RegistryManager:
         """The champion version with its metrics, or None before the first promotion."""
         return next((v for v in self.versions() if "champion" in v.aliases), None)
 
+    def run_url(self, run_id: str | None) -> str | None:
+        """The MLflow UI page of a run, when the store is an MLflow server (a local store has no UI)."""
+        if not self.remote or not run_id:
+            return None
+        try:
+            experiment = self._client.get_run(run_id).info.experiment_id
+        except MlflowException:
+            return None
+        return f"{self.tracking_uri.rstrip('/')}/#/experiments/{experiment}/runs/{run_id}"
+
+    def gate_table(self, versions: list[VersionInfo]) -> pd.DataFrame:
+        """Each version with its own test score and the gate's side-by-side scores on the same rows."""
+        rows = []
+        for v in versions:
+            tags = v.tags
+            low, high = _number(tags.get("gate.difference_low")), _number(tags.get("gate.difference_high"))
+            champion = tags.get("gate.champion_version") or None
+            rows.append(
+                {
+                    "version": v.version,
+                    "aliases": ", ".join(v.aliases),
+                    "own test F1": v.metrics.get("weighted_f1"),
+                    "gate": tags.get("gate.decision", ""),
+                    "challenger F1 (gate)": _number(tags.get("gate.challenger_weighted_f1")),
+                    "against": f"v{champion}" if champion else "",
+                    "champion F1 (gate)": _number(tags.get("gate.champion_weighted_f1")),
+                    "difference": _number(tags.get("gate.difference")),
+                    "interval": "" if low is None or high is None else f"[{low:+.4f}, {high:+.4f}]",
+                    "p-value": _number(tags.get("gate.p_value")),
+                    "reason": tags.get("gate.reason", ""),
+                    "created": v.created_at,
+                    "run": self.run_url(v.run_id) or v.run_id,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def rollback_target(self) -> str | None:
+        """The version a rollback would bring back, or None when there is nothing to roll back to."""
+        self._guard()
+        return self._registry.rollback_target()
+
     def history(self) -> list[dict[str, Any]]:
         """Champion events, oldest first (promote, manual, rollback)."""
         self._guard()
@@ -144,6 +185,15 @@ class RegistryManager:
         """Experiments that are not deleted."""
         found = self._call("listing experiments", self._client.search_experiments)
         return [ExperimentInfo(str(e.experiment_id), e.name) for e in found]
+
+    def training_experiment(self) -> ExperimentInfo | None:
+        """The training pipeline's experiment (drift checks log to their own, shown on Monitoring)."""
+        found = self._call(
+            "reading the training experiment",
+            self._client.get_experiment_by_name,
+            tracking.TRAINING_EXPERIMENT,
+        )
+        return None if found is None else ExperimentInfo(str(found.experiment_id), found.name)
 
     def runs(self, experiment_ids: list[str], limit: int = 100) -> pd.DataFrame:
         """Runs newest first: run_id, name, status, start, trainer, and every metric as a column."""
@@ -205,6 +255,13 @@ class RegistryManager:
         frame = pd.DataFrame(rows)
         frame["rank"] = range(1, len(frame) + 1)
         return frame
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
 
 
 def zip_names(data: bytes) -> list[str]:

@@ -27,6 +27,8 @@ def reload_api() -> str:
     return f"The API now serves version {result.version}."
 
 
+# Each action bumps this: the confirmation boxes are new widgets, unticked, after every promote or rollback.
+actions = st.session_state.setdefault("registry_actions", 0)
 if message := st.session_state.pop("registry_message", None):
     st.success(message, icon=":material/check_circle:")
 
@@ -34,22 +36,37 @@ versions = attempt("Reading the registry", m.registry.versions)
 if versions is not None and not versions:
     st.info("No registered version yet: train one on the Training page.", icon=":material/info:")
 if versions:
+    gates = m.registry.gate_table(versions)
+    st.caption(
+        "The gate lets the challenger and the champion of the day predict the same test rows and promotes "
+        "only a real improvement (paired bootstrap: the interval's lower bound above the margin). "
+        "“Own test F1” is the score of each version's own training, on its own split."
+    )
+    st.dataframe(
+        gates,
+        hide_index=True,
+        column_config={
+            "run": st.column_config.LinkColumn("MLflow run", display_text="open")
+            if m.registry.remote
+            else st.column_config.TextColumn("MLflow run"),
+            "own test F1": st.column_config.NumberColumn(format="%.4f"),
+            "challenger F1 (gate)": st.column_config.NumberColumn(format="%.4f"),
+            "champion F1 (gate)": st.column_config.NumberColumn(format="%.4f"),
+            "difference": st.column_config.NumberColumn(format="%+.4f"),
+            "p-value": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
     table = pd.DataFrame(
         [
             {
                 "version": v.version,
-                "aliases": ", ".join(v.aliases),
                 "weighted_f1": v.metrics.get("weighted_f1"),
                 "macro_f1": v.metrics.get("macro_f1"),
                 "accuracy": v.metrics.get("accuracy"),
-                "gate": v.tags.get("gate.decision", ""),
-                "reason": v.tags.get("gate.reason", ""),
-                "created": v.created_at,
             }
             for v in versions
         ]
     )
-    st.dataframe(table, hide_index=True)
     st.plotly_chart(charts.version_metrics(table.fillna(0)), key="version-metrics")
     champion = next((v.version for v in versions if "champion" in v.aliases), None)
 
@@ -59,7 +76,9 @@ if versions:
         others = [v.version for v in versions if v.version != champion]
         target = st.selectbox("Version", others, key="promote-version") if others else None
         reason = st.text_input("Reason", "manual promotion from the control room", key="promote-reason")
-        sure = st.checkbox("I confirm: this version will serve every prediction", key="promote-confirm")
+        sure = st.checkbox(
+            "I confirm: this version will serve every prediction", key=f"promote-confirm-{actions}"
+        )
         clicked = st.button(
             "Promote",
             type="primary",
@@ -75,15 +94,22 @@ if versions:
         )
         if promoted is not None:
             st.session_state["registry_message"] = f"v{target} is now the champion. {reload_api()}"
+            st.session_state["registry_actions"] = actions + 1
             st.rerun()
     with rollback_col.container(border=True):
         st.markdown("**Roll back**")
-        st.caption(f"Gives the champion alias back to the champion before v{champion}.")
+        back_to = attempt("Reading the champion history", m.registry.rollback_target)
+        if back_to is None:
+            st.caption("Nothing to roll back to: no earlier champion in the history.")
+        else:
+            st.caption(f"Gives the champion alias back to v{back_to}, the champion before v{champion}.")
         why = st.text_input("Reason", "rollback from the control room", key="rollback-reason")
-        sure_back = st.checkbox("I confirm the rollback", key="rollback-confirm")
+        sure_back = st.checkbox(
+            "I confirm the rollback", key=f"rollback-confirm-{actions}", disabled=back_to is None
+        )
         rollback_clicked = st.button(
             "Roll back",
-            disabled=not sure_back or champion is None or not can_rollback,
+            disabled=not sure_back or back_to is None or not can_rollback,
             help=why_not_rollback,
             key="rollback",
         )
@@ -94,6 +120,7 @@ if versions:
                 st.session_state["registry_message"] = (
                     f"Rolled back: v{back} is the champion again. {reload_api()}"
                 )
+                st.session_state["registry_actions"] = actions + 1
                 st.rerun()
 
     st.subheader("Champion history")

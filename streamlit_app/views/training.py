@@ -93,11 +93,10 @@ if runs:
     )
 
 st.subheader("Experiments and runs (MLflow)")
-experiments = attempt("Listing experiments", m.registry.experiments)
-if experiments:
-    names = {e.name: e.experiment_id for e in experiments}
-    chosen = st.multiselect("Experiments", list(names), default=list(names)[:1])
-    frame = attempt("Listing runs", m.registry.runs, [names[n] for n in chosen])
+experiment = attempt("Reading the training experiment", m.registry.training_experiment)
+if experiment is not None:
+    st.caption(f"Training runs of experiment `{experiment.name}`; drift checks are on the Monitoring page.")
+    frame = attempt("Listing runs", m.registry.runs, [experiment.experiment_id])
     if frame is not None and not frame.empty:
         metrics = [c for c in ("weighted_f1", "macro_f1", "accuracy") if c in frame.columns]
         shown = ["run_name", "started", "trainer", "device", *metrics, "train_seconds", "run_id"]
@@ -135,5 +134,5 @@ if experiments:
             st.dataframe(board[[c for c in shown if c in board.columns]], hide_index=True)
     elif frame is not None:
         st.info("No run yet: start the training pipeline above.", icon=":material/info:")
-elif experiments is not None:
-    st.info("No experiment yet: start the training pipeline above.", icon=":material/info:")
+else:
+    st.info("No training run yet: start the training pipeline above.", icon=":material/info:")

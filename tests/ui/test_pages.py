@@ -169,20 +169,54 @@ def test_training_compares_runs_and_shows_confusion_and_per_class_f1(trained: Pa
     assert "local process" in at.caption[0].value
 
 
+def test_training_lists_training_runs_only_once_a_drift_check_has_logged_its_own(trained: Path) -> None:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{trained / 'mlflow.db'}")
+    drift = client.create_experiment(
+        "rakuten-drift-monitoring", artifact_location=(trained / "drift").as_uri()
+    )
+    client.create_run(
+        drift, run_name="drift-check-v1"
+    )  # newer than every training run, no evaluation artifact
+    at = open_page("views/training.py")
+    assert_no_traceback(at)
+    assert not at.error, [e.value for e in at.error]
+    names = list(at.dataframe[-1].value["run_name"]) if at.dataframe else []
+    assert names and "drift-check-v1" not in names
+    assert len(at.get("plotly_chart")) == 3  # comparison, confusion matrix and per-class F1 of a training run
+
+
 def test_registry_promotes_with_a_confirmation_then_rolls_back(trained: Path) -> None:
     registry = Registry.from_uri(f"sqlite:///{trained / 'mlflow.db'}", DEFAULT_MODEL_NAME)
     at = open_page("views/registry.py")
     assert_no_traceback(at)
     assert list(at.dataframe[0].value["version"]) == ["2", "1"]
     assert at.button(key="promote").disabled, "promotion needs the confirmation"
-    at.checkbox(key="promote-confirm").check().run()
+    assert at.button(key="rollback").disabled and at.checkbox(key="rollback-confirm-0").disabled
+    assert any("Nothing to roll back to" in c.value for c in at.caption)  # v1 is the only champion yet
+    at.checkbox(key="promote-confirm-0").check().run()
     at.button(key="promote").click().run()
     assert_no_traceback(at)
     assert str(registry.champion().version) == "2"  # type: ignore[union-attr]
     assert any("v2 is now the champion" in s.value for s in at.success)
-    at.checkbox(key="rollback-confirm").check().run()
+    # The confirmation does not carry over to the next action: a fresh, unticked box.
+    assert not at.checkbox(key="promote-confirm-1").value and at.button(key="promote").disabled
+    assert any("back to v1" in c.value for c in at.caption)
+    at.checkbox(key="rollback-confirm-1").check().run()
     at.button(key="rollback").click().run()
     assert str(registry.champion().version) == "1"  # type: ignore[union-attr]
+    assert not at.checkbox(key="rollback-confirm-2").value
+
+
+def test_the_registry_shows_the_gates_side_by_side_scores(trained: Path) -> None:
+    at = open_page("views/registry.py")
+    table = at.dataframe[0].value.set_index("version")
+    # v2 was gated against v1 on the same rows: both scores, the interval and the p-value are shown.
+    assert table.loc["2", "against"] == "v1" and table.loc["2", "gate"] in {"promoted", "rejected"}
+    assert 0.0 <= table.loc["2", "p-value"] <= 1.0 and table.loc["2", "interval"].startswith("[")
+    assert table.loc["2", "champion F1 (gate)"] > 0 and table.loc["1", "against"] == ""
+    assert table.loc["2", "run"]  # the run of each version (an id: a local store has no UI to link)
 
 
 def test_predictions_classify_a_listing_with_top_k_and_tokens(trained: Path) -> None:

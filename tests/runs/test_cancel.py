@@ -117,9 +117,8 @@ def test_a_run_started_from_the_command_line_is_cancelled_from_another_command(
         assert cancel.returncode == 0, err
         assert json.loads(out.splitlines()[-1]) == {"id": found.id, "state": "Cancelled"}
         audit = list_entries(make_engine(runs_stack.db_url), action="run_cancel")
-        assert [(e.user.startswith("cli:"), e.arguments, e.result) for e in audit] == [
-            (True, {"run": found.id}, "ok")
-        ]
+        mine = [(e.user.startswith("cli:"), e.result) for e in audit if e.arguments == {"run": found.id}]
+        assert mine == [(True, "ok")]
         _, stderr = cli.communicate(timeout=30)
         assert cli.returncode != 0
         assert b"was cancelled" in stderr, stderr[-2000:]

@@ -38,7 +38,16 @@ def work_step(seconds: float, every: float, report: str, model_name: str) -> int
     mlflow.set_tracking_uri(settings.tracking_uri)
     engine = make_engine(settings.db_url)
     ensure_schema(engine)
-    with mlflow.start_run() as run, engine.begin() as connection:
+    # Its own experiment with artifacts under MLOPS_HOME (the default one would write ./mlruns).
+    found = mlflow.get_experiment_by_name("long-work")
+    experiment = (
+        found.experiment_id
+        if found is not None
+        else mlflow.create_experiment(
+            "long-work", artifact_location=(settings.mlops_home / "long-work").as_uri()
+        )
+    )
+    with mlflow.start_run(experiment_id=experiment) as run, engine.begin() as connection:
         child = subprocess.Popen([sys.executable, "-c", BUSY])
         connection.execute(
             insert(IngestionBatch).values(source="long-work", kind="sample", status="running", rows_read=7)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import charts
 from components.auth import current_user, explain_refusal, permission
+from components.follow import follow
 from components.status import attempt
 from managers.flows import TRAINING
 from services import managers
@@ -45,39 +46,9 @@ with st.form("train"):
                 st.session_state["runs_selected"] = run.id
 
 
-def show_run(run_id: str) -> bool:
-    """The run's state and its last log lines; True once the run has finished."""
-    run = attempt("Reading the run", m.flows.run, run_id)
-    if run is None:
-        return False
-    st.markdown(f"**{run.flow}** · `{run.name}` · state **{run.state}**")
-    if run.result:
-        st.json(run.result, expanded=False)
-    logs = attempt("Reading the run's logs", m.flows.logs, run_id) or []
-    st.code("\n".join(logs[-60:]) or "(no output yet)", language="log")
-    return run.final
-
-
-@st.fragment(run_every=3)
-def follow(run_id: str) -> None:
-    """Refresh the run every few seconds until it finishes, then show it once more without polling."""
-    if show_run(run_id):
-        st.session_state["training_run_finished"] = run_id
-        st.rerun()
-
-
 if run_id := st.session_state.get("training_run"):
     st.subheader("Current run")
-    if m.runs.available:
-        st.page_link(
-            "views/runs.py",
-            label="Live logs, cancel and retry on the Runs page",
-            icon=":material/play_circle:",
-        )
-    if st.session_state.get("training_run_finished") == run_id:
-        show_run(run_id)
-    else:
-        follow(run_id)
+    follow(run_id, "training_run")
 
 runs = attempt("Listing flow runs", m.flows.runs)
 if runs:

@@ -242,6 +242,45 @@ def test_monitoring_acknowledges_an_alert_and_falls_back_to_the_api_metrics(trai
     assert list_alerts(engine, include_acknowledged=True)[0].acknowledged_by == "tester"
 
 
+def test_monitoring_lists_every_report_and_sends_one_only_when_asked(trained: Path) -> None:
+    from rakuten_mlops.monitoring.drift import DriftResult, FeatureDrift
+    from rakuten_mlops.monitoring.store import record_drift
+
+    engine = make_engine(f"sqlite:///{trained / 'app.db'}")
+    for number, share in enumerate((0.2, 0.8)):
+        page = trained / f"report-{number}.html"
+        page.write_text(f"<html><body>report number {number}</body></html>")
+        feature = FeatureDrift("confidence", "numerical", "wasserstein", 0.3, 0.1, share >= 0.5)
+        result = DriftResult(share >= 0.5, share, 0.5, (feature,), 500, 400, page)
+        record_drift(engine, result, "1", "last 400 predictions")
+    at = open_page("views/monitoring.py")
+    assert_no_traceback(at)
+    choices = at.selectbox(key="report-choice").options
+    assert len(choices) == 2 and "drift (0.80)" in choices[0] and "no drift (0.20)" in choices[1]
+    assert not at.get("iframe"), "no report is sent before it is asked for"
+    at.toggle(key="report-shown").set_value(True).run()
+    assert len(at.get("iframe")) == 1
+    at.selectbox(key="report-choice").set_value(choices[1]).run()
+    assert_no_traceback(at)
+    assert at.get("download_button")  # the chosen report, as a file
+
+
+@pytest.mark.slow
+def test_a_drift_check_started_on_monitoring_is_followed_there(trained: Path) -> None:
+    from services import managers
+
+    at = open_page("views/monitoring.py")
+    at.button[0].click().run()  # the form's submit button: a check of the last 5,000 predictions
+    assert_no_traceback(at)
+    run_id = at.session_state["monitoring_run"]
+    assert "**The check started here**" in [md.value for md in at.markdown]
+    finished = managers().flows.wait_local(run_id, timeout=300)
+    assert finished is not None and finished.final, managers().flows.logs(run_id)
+    at.run()
+    assert at.session_state["monitoring_run_finished"] == run_id
+    assert any(finished.state in md.value for md in at.markdown)
+
+
 def test_dataset_maps_the_columns_of_an_uploaded_csv_and_reports_a_rejection(trained: Path) -> None:
     at = open_page("views/dataset.py")
     good = "title,body,category\nTasse à café,porcelaine,10\nRoman policier,poche,20\n".encode()

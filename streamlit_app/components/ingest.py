@@ -134,6 +134,16 @@ def ingest_form(m: Managers) -> None:
             key="csv-id",
             help="Each product's id in your catalogue: a row whose id is known updates that product.",
         )
+        if not texts:
+            text_like = [c for c in columns if _holds_text(preview[c])]
+            hint = (
+                f" Columns that hold text: {', '.join(text_like[:8])}."
+                if text_like
+                else " No column of this file holds text: the classifier needs at least one."
+            )
+            st.warning(
+                f"Choose at least one text column to ingest {path.name}.{hint}", icon=":material/info:"
+            )
         if st.button("Ingest CSV", key="ingest-csv", type="primary", disabled=not texts or not allowed):
             label_column = None if label == NO_LABEL else label
             id_column = None if key == NO_ID else key
@@ -143,3 +153,10 @@ def ingest_form(m: Managers) -> None:
                     path, texts, label_column, p, id_column=id_column, actor=user
                 ),
             )
+
+
+def _holds_text(values: pd.Series) -> bool:
+    """Whether a column has a value that is not a number (the preview reads every cell as text)."""
+    present = values.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    return bool(len(present)) and bool(pd.to_numeric(present, errors="coerce").isna().any())

@@ -10,6 +10,7 @@ from components.auth import current_user, explain_refusal, permission
 from components.follow import follow
 from components.status import attempt
 from managers.flows import TRAINING
+from rakuten_mlops.training.families import torch_available
 from services import managers
 
 m = managers()
@@ -22,11 +23,23 @@ where = (
 )
 st.subheader("Start the training pipeline")
 st.caption(f"Runs `{TRAINING}` on {where}.")
+# Only what can run: torch (and with it CUDA) only where the torch extra is installed.
+has_torch = torch_available()
 with st.form("train"):
-    a, b, c = st.columns(3)
-    trainer = a.selectbox("Trainer", ["sklearn", "torch"])
-    device = b.selectbox("Device", ["auto", "cpu", "cuda"])
-    promote = c.checkbox("Promote if it beats the champion", value=True)
+    a, b, c, d = st.columns(4)
+    trainer = a.selectbox("Trainer", ["sklearn", "torch"] if has_torch else ["sklearn"])
+    device = b.selectbox("Device", ["auto", "cpu", "cuda"] if has_torch else ["cpu"])
+    search = c.selectbox(
+        "Model search",
+        ["quick", "full", "off"],
+        help="quick: a search sized for minutes; full: a wider one; off: the fixed trainer",
+    )
+    promote = d.checkbox("Promote if it beats the champion", value=True)
+    if not has_torch:
+        st.caption(
+            "torch is not installed here (`pip install '.[torch]'`), so the scikit-learn trainer on CPU is "
+            "what can run."
+        )
     started = st.form_submit_button(
         "Start training", type="primary", icon=":material/play_arrow:", disabled=not can_train, help=why_not
     )
@@ -36,7 +49,7 @@ with st.form("train"):
             "Starting training",
             m.flows.trigger,
             TRAINING,
-            {"trainer": trainer, "device": device, "promote": promote},
+            {"trainer": trainer, "device": device, "search": search, "promote": promote},
             actor=user,
         )
         if run is not None:

@@ -169,6 +169,25 @@ def test_training_compares_runs_and_shows_confusion_and_per_class_f1(trained: Pa
     assert "local process" in at.caption[0].value
 
 
+@pytest.mark.parametrize("installed", [True, False])
+def test_training_offers_only_the_trainers_that_can_run_here(
+    trained: Path, monkeypatch: pytest.MonkeyPatch, installed: bool
+) -> None:
+    from rakuten_mlops.training import families
+
+    monkeypatch.setattr(families, "torch_available", lambda: installed)  # the page asks at each run
+    at = open_page("views/training.py")
+    assert_no_traceback(at)
+    trainers, devices = at.selectbox[0].options, at.selectbox[1].options
+    if installed:
+        assert trainers == ["sklearn", "torch"] and "cuda" in devices
+        assert not any("torch is not installed" in c.value for c in at.caption)
+    else:  # the run would fail: not offered, and the page says why
+        assert trainers == ["sklearn"] and devices == ["cpu"]
+        assert any("torch is not installed here" in c.value for c in at.caption)
+    assert at.selectbox[2].options == ["quick", "full", "off"]
+
+
 def test_training_lists_training_runs_only_once_a_drift_check_has_logged_its_own(trained: Path) -> None:
     from mlflow import MlflowClient
 
@@ -294,6 +313,22 @@ def test_dataset_maps_the_columns_of_an_uploaded_csv_and_reports_a_rejection(tra
     at.file_uploader(key="csv-file").upload("bad.csv", bad, "text/csv").run()
     at.button(key="ingest-csv").click().run()
     assert any("column 'title', row 2" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_csv_without_a_text_column_says_what_is_missing(trained: Path) -> None:
+    at = open_page("views/dataset.py")
+    numbers = b"price,stock\n10,3\n20,4\n"
+    at.file_uploader(key="csv-file").upload("numbers.csv", numbers, "text/csv").run()
+    assert at.multiselect(key="csv-text").value == [] and at.button(key="ingest-csv").disabled
+    assert any("No column of this file holds text" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
+    named = b"sku,name,category\nA1,Tasse,10\n"
+    at.file_uploader(key="csv-file").upload("named.csv", named, "text/csv").run()
+    at.multiselect(key="csv-text").set_value([]).run()
+    assert any("Columns that hold text: sku, name" in w.value for w in at.warning), [
+        w.value for w in at.warning
+    ]
 
 
 def test_dataset_maps_an_id_column_and_a_corrected_upload_updates_the_product(trained: Path) -> None:

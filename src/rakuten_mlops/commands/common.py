@@ -143,13 +143,17 @@ def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameter
         from prefect.exceptions import TerminationSignal
 
         prepared_settings()
+        stopped = MlopsError(
+            f"{what} was stopped: the run was cancelled (control room, API or `rakuten-mlops runs cancel`)"
+        )
         try:
             with progress_bar(not as_json), tags("started-by:cli"):
                 state = flow(**parameters, return_state=True)
         except TerminationSignal:
-            raise MlopsError(
-                f"{what} was stopped: the run was cancelled (control room, API or `rakuten-mlops runs cancel`)"
-            ) from None
+            raise stopped from None
+        # The engine may also catch the signal itself and end the run Crashed: the same stop, said the same way.
+        if state.is_crashed() and "termination signal" in (state.message or ""):
+            raise stopped
         result = state.result(raise_on_failure=False)
         if isinstance(result, BaseException):
             raise result if isinstance(result, MlopsError) else MlopsError(f"{what} failed: {result}")

@@ -82,7 +82,7 @@ COPY grafana ./grafana
 EXPOSE 8501
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
-CMD ["streamlit", "run", "streamlit_app/Home.py", "--server.port", "8501", "--server.address", "0.0.0.0", "--server.headless", "true"]
+CMD ["streamlit", "run", "streamlit_app/Home.py", "--server.port", "8501", "--server.address", "0.0.0.0", "--server.headless", "true", "--client.toolbarMode", "viewer"]
 
 # ---- mlflow: tracking server and registry; artifacts proxied to /mlartifacts (a volume) --
 FROM base AS mlflow

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from rakuten_mlops.data.categories import category_label
 from rakuten_mlops.data.profiling import DataProfile
 
 
@@ -55,14 +56,28 @@ def drift_history(frame: pd.DataFrame) -> go.Figure:
     return _tight(figure.update_yaxes(range=[0, 1.05]))
 
 
+def _code_order(labels: list[Any]) -> list[Any]:
+    """Codes as numbers (10, 40, 50, ..., 2905), then any label that is not a number, alphabetically."""
+    return sorted(labels, key=lambda v: (0, int(str(v)), "") if str(v).isdigit() else (1, 0, str(v)))
+
+
+def _named(label: Any) -> str:
+    name = category_label(int(str(label))) if str(label).isdigit() else None
+    return f"{label} {name}" if name else str(label)
+
+
 def confusion_heatmap(confusion: pd.DataFrame) -> go.Figure:
-    """Row-normalised confusion matrix: true labels down, predicted across."""
-    rates = confusion.div(confusion.sum(axis=1).clip(lower=1), axis=0)
+    """Row-normalised confusion matrix: true labels down, predicted across, ordered by code, with names."""
+    order = _code_order(list(dict.fromkeys([*confusion.index, *confusion.columns])))
+    full = confusion.reindex(index=order, columns=order, fill_value=0)
+    rates = full.div(full.sum(axis=1).clip(lower=1), axis=0)
+    names = [_named(label) for label in order]
+    rates.index, rates.columns = names, names
     figure = px.imshow(
         rates, color_continuous_scale="Blues", zmin=0, zmax=1, labels={"x": "predicted", "y": "true", "color": "share"},
         title="Confusion matrix (row-normalised, test split)", aspect="auto",
     )  # fmt: skip
-    figure.update_xaxes(type="category")
+    figure.update_xaxes(type="category", tickangle=-60)
     figure.update_yaxes(type="category")
     return _tight(figure, 620)
 

@@ -14,6 +14,7 @@ from rakuten_mlops.errors import ConfigError, DataError, ModelError
 from rakuten_mlops.serving.schemas import (
     MAX_BATCH_ITEMS,
     Explanation,
+    FeedbackResult,
     Health,
     ModelInfo,
     Prediction,
@@ -109,6 +110,12 @@ class ApiManager:
         """Ask the API to load the registry's champion now (operator; the API checks its key too)."""
         require(actor, "reload")
         return ReloadResult.model_validate(self._request("POST", "/model/reload", admin=True).json())
+
+    def feedback(self, request_id: str, prdtypecode: int, *, actor: Principal) -> FeedbackResult:
+        """Give the true code of a prediction the API made (operator): it counts in the live accuracy."""
+        require(actor, "feedback")
+        body = {"request_id": request_id, "prdtypecode": prdtypecode}
+        return FeedbackResult.model_validate(self._request("POST", "/feedback", admin=True, json=body).json())
 
     def metrics_text(self) -> str:
         """The API's Prometheus exposition text."""

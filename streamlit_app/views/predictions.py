@@ -1,18 +1,23 @@
-"""Predictions: classify one listing with its explanation, score a CSV file, see the latest predictions."""
+"""Predictions: classify one listing, correct it, score a file with its columns mapped, search the log."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from components import charts
+from components import charts, scoring
+from components.auth import current_user, explain_refusal, permission
 from components.status import attempt
-from managers.api import read_csv_bytes
+from components.when import reader_zone
+from rakuten_mlops.data.categories import rakuten_categories
 from services import managers
 
 m = managers()
+user = current_user()
+can_correct, why_not_correct = permission("feedback")
 st.title("Predictions")
 st.caption(f"Prediction API: `{m.api.url}`")
+CODES = {c.code: f"{c.code} · {c.label}" for c in rakuten_categories()}
 
 with st.form("predict"):
     designation = st.text_input("Designation (title)", "Piscine tubulaire hors sol")
@@ -25,6 +30,7 @@ if submitted:
         st.session_state["explained"] = attempt(
             "Classifying the listing", m.api.explain, designation, description
         )
+        st.session_state.pop("corrected", None)
 
 if explained := st.session_state.get("explained"):
     a, b, c, d = st.columns([1, 3, 1, 1])
@@ -47,34 +53,69 @@ if explained := st.session_state.get("explained"):
         right.caption("No single word explains this prediction.")
     else:
         right.plotly_chart(charts.contributions(tokens), key="tokens")
+    with st.container(border=True):
+        st.markdown("**Wrong class?** Give the right one: it counts in the model's live accuracy.")
+        others = [code for code in CODES if code != explained.prdtypecode]
+        pick, send = st.columns([4, 1])
+        right_code = pick.selectbox(
+            "The right class", others, format_func=CODES.__getitem__, key="right-class"
+        )
+        if send.button(
+            "Wrong class",
+            key="wrong-class",
+            icon=":material/report:",
+            disabled=not can_correct,
+            help=why_not_correct,
+        ):
+            sent = attempt(
+                "Sending the feedback", m.api.feedback, explained.request_id, int(right_code), actor=user
+            )
+            if sent is not None:
+                st.session_state["corrected"] = sent
+        explain_refusal(why_not_correct)
+        if corrected := st.session_state.get("corrected"):
+            accuracy = "—" if corrected.live_accuracy is None else f"{corrected.live_accuracy:.1%}"
+            st.success(
+                f"Recorded: the right class is {CODES.get(int(right_code))}. Live accuracy {accuracy}."
+            )
 
-st.subheader("Score a CSV file")
-st.caption(
-    "Columns `designation` (required) and `description`; the result adds code, category, confidence and version."
-)
-upload = st.file_uploader("CSV to score", type=["csv"], key="score-file")
-if upload is not None and st.button("Score the file", key="score", type="primary"):
-    frame = attempt("Reading the file", read_csv_bytes, upload.getvalue())
-    if frame is not None:
-        with st.spinner(f"Scoring {len(frame):,} listings…"):
-            scored = attempt("Scoring the file", m.api.predict_frame, frame)
-        if scored is not None:
-            st.session_state["scored"] = (upload.name, scored)
-if scored_file := st.session_state.get("scored"):
-    name, scored = scored_file
-    st.success(f"Scored {len(scored):,} listings from {name}")
-    st.dataframe(scored.head(200), hide_index=True)
-    st.download_button(
-        "Download the scored file",
-        scored.to_csv(index=False).encode(),
-        file_name=f"scored-{name}",
-        mime="text/csv",
-    )
+st.subheader("Score a file")
+scoring.score_file(m.api)
 
 st.subheader("Recent predictions")
-recent = attempt("Reading the prediction log", m.database.recent_predictions)
+words, code, count = st.columns([3, 2, 1])
+contains = words.text_input("Designation contains", key="recent-contains")
+chosen = code.selectbox(
+    "Predicted class",
+    [None, *CODES],
+    format_func=lambda c: "any" if c is None else CODES[c],
+    key="recent-code",
+)
+limit = int(count.number_input("Rows", 10, 1000, 50, step=10, key="recent-limit"))
+recent = attempt(
+    "Reading the prediction log",
+    m.database.recent_predictions,
+    limit,
+    contains=contains.strip() or None,
+    code=None if chosen is None else str(chosen),
+)
 if recent is not None:
     if recent.empty:
-        st.caption("No prediction logged yet.")
+        st.caption("No logged prediction matches." if contains or chosen else "No prediction logged yet.")
     else:
-        st.dataframe(recent, hide_index=True)
+        shown = recent.copy()
+        zone = reader_zone()
+        shown["created_at"] = pd.to_datetime(shown["created_at"], utc=True).dt.tz_convert(zone)
+        shown.insert(
+            3, "class", [CODES.get(int(c), "") if str(c).isdigit() else "" for c in shown["prdtypecode"]]
+        )
+        st.caption(f"Times in {zone.key}.")
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_config={
+                "created_at": st.column_config.DatetimeColumn("time", format="YYYY-MM-DD HH:mm:ss"),
+                "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0),
+                "latency_ms": st.column_config.NumberColumn("latency (ms)", format="%.1f"),
+            },
+        )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import pytest
 from tests.tools import missing, require_module
 from tests.ui.helpers import ADMIN_KEY, REPO, LiveApi, clean_env, copy_home
 
+from rakuten_mlops.stack.plan import ui_service
+from rakuten_mlops.stack.services import Ports
 from rakuten_mlops.testing.processes import ServiceProcess, free_port
 
 pytestmark = pytest.mark.slow
@@ -85,11 +86,8 @@ def control_room(
     seed_monitoring(live_api.home, work)
     seed_datasets(live_api.home / "app.db", home, work)
     port = free_port()
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app" / "Home.py"),
-        "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
+    # The command `rakuten-mlops up` runs, on a free port (no file watcher: nothing changes under test).
+    command = [*ui_service(Ports(ui=port), REPO).command, "--server.fileWatcherType", "none"]
     server = ServiceProcess(command, env, work / "streamlit.log").start()
     url = f"http://127.0.0.1:{port}"
     try:
@@ -135,6 +133,8 @@ def test_clicking_through_every_page_and_predicting_one_listing(control_room: st
     context = browser.new_context(viewport={"width": 1440, "height": 2000})  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(control_room)
+    page.wait_for_selector(IDLE, timeout=90_000)
+    assert page.get_by_role("button", name="Deploy").count() == 0  # the toolbar shows no Deploy button
     for number, name in enumerate(PAGES, start=1):
         nav = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name, exact=True)
         nav.click()

@@ -358,6 +358,58 @@ def test_predictions_score_an_uploaded_csv_and_offer_the_result(trained: Path) -
     assert at.get("download_button")
 
 
+def test_predictions_map_the_columns_of_a_file_and_keep_its_own(trained: Path) -> None:
+    at = open_page("views/predictions.py")
+    rows = "sku;title;body\nA1;Jeu PS4 Fifa 22;\nB2;Lot de 3 tasses;porcelaine\n".replace(";", ",").encode()
+    at.file_uploader(key="score-file").upload("shop.csv", rows, "text/csv").run()
+    assert at.selectbox(key="score-title").value == "title" and at.selectbox(key="score-body").value == "body"
+    at.button(key="score").click().run()
+    assert_no_traceback(at)
+    scored = at.dataframe[0].value
+    assert list(scored["sku"]) == ["A1", "B2"] and scored["prdtypecode"].notna().all()
+    assert {"title", "body", "label", "confidence", "model_version"} <= set(scored.columns)
+
+
+def test_a_wrong_class_is_corrected_from_the_page_and_counts_in_live_accuracy(trained: Path) -> None:
+    at = open_page("views/predictions.py")
+    at.text_input[0].set_value("Lot de 3 tasses en porcelaine")
+    at.button[0].click().run()
+    predicted = int(next(m.value for m in at.metric if m.label == "Product type code"))
+    right = at.selectbox(key="right-class")
+    assert predicted not in right.options and len(right.options) == 26  # every other Rakuten class
+    right.set_value(2905 if predicted != 2905 else 10).run()
+    at.button(key="wrong-class").click().run()
+    assert_no_traceback(at)
+    assert any(
+        "Recorded: the right class is" in s.value and "Live accuracy" in s.value for s in at.success
+    ), [e.value for e in at.error]
+
+
+def test_recent_predictions_are_searched_by_word_and_class(trained: Path) -> None:
+    from sqlalchemy import insert
+
+    from rakuten_mlops.db.models import Prediction
+
+    engine = make_engine(f"sqlite:///{trained / 'app.db'}")
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Prediction),
+            [
+                {"request_id": f"r{i}", "model_version": "1", "designation": text, "description": None,
+                 "prdtypecode": code, "confidence": 0.9, "latency_ms": 2.0}
+                for i, (text, code) in enumerate([("Jeu PS4 Fifa", "2462"), ("Tasse", "2583"), ("Fifa poster", "1280")])
+            ],
+        )  # fmt: skip
+    at = open_page("views/predictions.py")
+    assert len(at.dataframe[-1].value) >= 3
+    at.text_input(key="recent-contains").set_value("fifa").run()
+    assert set(at.dataframe[-1].value["designation"]) == {"Jeu PS4 Fifa", "Fifa poster"}
+    at.selectbox(key="recent-code").set_value(1280).run()
+    found = at.dataframe[-1].value
+    assert list(found["designation"]) == ["Fifa poster"] and found["class"].iloc[0].startswith("1280 · ")
+    assert str(found["created_at"].dt.tz) == "UTC"  # the reader's timezone (UTC without a browser)
+
+
 @pytest.mark.slow
 def test_training_starts_the_pipeline_and_follows_it_to_a_new_version(trained: Path) -> None:
     from services import managers

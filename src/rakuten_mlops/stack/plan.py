@@ -103,10 +103,12 @@ def ui_service(ports: Ports, root: Path) -> Service:
         raise StackError(f"the control room {page} is missing; run from the repository or pass --no-ui")
     url = f"{BASE}:{ports.ui}"
     server = ("--server.port", str(ports.ui), "--server.address", HOST, "--server.headless", "true")
+    # toolbarMode viewer: no "Deploy" button or developer menu, which mean nothing to this app's users.
+    client = ("--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer")
     return Service(
         name="ui",
         title="control room",
-        command=(PYTHON, "-m", "streamlit", "run", str(page), *server, "--browser.gatherUsageStats", "false"),
+        command=(PYTHON, "-m", "streamlit", "run", str(page), *server, *client),
         health_url=f"{url}/_stcore/health",
         port=ports.ui,
         url=url,

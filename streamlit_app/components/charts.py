@@ -17,6 +17,16 @@ def _tight(figure: go.Figure, height: int = 320) -> go.Figure:
     return figure
 
 
+def _time_axis(figure: go.Figure, times: pd.Series) -> go.Figure:
+    """Readable time ticks; a single point gets an hour either side instead of sub-millisecond ticks."""
+    stamps = pd.to_datetime(times, utc=True).dropna()
+    figure.update_xaxes(tickformat="%d %b %H:%M", title=None)
+    if stamps.nunique() == 1:
+        only = stamps.iloc[0]
+        figure.update_xaxes(range=[only - pd.Timedelta(hours=1), only + pd.Timedelta(hours=1)])
+    return figure
+
+
 def class_distribution(profile: DataProfile) -> go.Figure:
     """Listings per class, largest first, named by category."""
     frame = pd.DataFrame([c.model_dump() for c in profile.classes])
@@ -53,7 +63,7 @@ def drift_history(frame: pd.DataFrame) -> go.Figure:
     figure.add_scatter(
         x=frame["created_at"], y=frame["threshold"], mode="lines", name="threshold", line={"dash": "dash"}
     )
-    return _tight(figure.update_yaxes(range=[0, 1.05]))
+    return _tight(_time_axis(figure.update_yaxes(range=[0, 1.05]), frame["created_at"]))
 
 
 def _code_order(labels: list[Any]) -> list[Any]:
@@ -134,7 +144,7 @@ def champion_timeline(history: list[dict[str, Any]]) -> go.Figure:
         hover_data=["action", "reason"],
         title="Champion history",
     )
-    return _tight(figure.update_yaxes(type="category"), 260)
+    return _tight(_time_axis(figure.update_yaxes(type="category"), frame["at"]), 260)
 
 
 def top_k(candidates: pd.DataFrame) -> go.Figure:

@@ -44,11 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: --parameters is not JSON: {exc}", file=sys.stderr)
         return 2
-    from prefect import tags
-
     from rakuten_mlops.commands.common import apply_defaults, prepared_settings
 
+    # Before Prefect is imported: it reads its settings (the temporary server's startup timeout,
+    # which a busy machine needs) once, at import.
     apply_defaults()
+    from prefect import tags
+
     prepared_settings()
     with tags(f"{STARTED_BY}{args.started_by}"):
         state = spec.load_flow()(**{**spec.parameters, **parameters}, return_state=True)

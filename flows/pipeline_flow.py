@@ -70,7 +70,8 @@ def search_candidates(
 ) -> SearchResult:
     """Run the time-budgeted search with every candidate a task on this flow's task runner."""
     data, plan = plan_search(split_frames(frame), mode, trainer, device, budget_minutes, seed)
-    executor = TaskExecutor(evaluate_candidate, share_search_data.submit(data), parallel_slots())
+    slots = parallel_slots()  # first: it connects to the cluster and names a scheduler that does not answer
+    executor = TaskExecutor(evaluate_candidate, share_search_data.submit(data), slots)
     return run_search(data, plan, executor)
 
 

@@ -98,7 +98,7 @@ def test_quiet_traffic_is_left_alone_and_drift_retrains_and_the_api_serves_the_n
     assert list_alerts(engine) == []
     assert _gauges(api) == {"rakuten_drift_share": quiet.drift_share, "rakuten_drift_detected": 0.0}
 
-    ingest_sample(engine, 2_000, seed=22, drift=True)  # new labelled listings of the shifted kind
+    ingest_sample(engine, 4_000, seed=22, drift=True)  # new labelled listings of the shifted kind
     send_traffic(api, WINDOW, seed=23, drift=True)
     shifted = monitor_and_retrain(window=WINDOW)
     # The check waited for the API's log: its window holds the shifted traffic, not a mix with the quiet one.
@@ -108,7 +108,7 @@ def test_quiet_traffic_is_left_alone_and_drift_retrains_and_the_api_serves_the_n
     )
     assert shifted.drift_detected and shifted.drift_share is not None
     assert shifted.drift_share >= shifted.threshold and shifted.drift_share > quiet.drift_share
-    assert shifted.action == "retrained_promoted" and shifted.new_labelled_rows == 2_000
+    assert shifted.action == "retrained_promoted" and shifted.new_labelled_rows == 4_000
     assert shifted.training is not None and shifted.training.rows["train"] > 3_000
     assert shifted.champion_version == shifted.training.model_version == "2"
     (alert,) = list_alerts(engine, kind=DRIFT)

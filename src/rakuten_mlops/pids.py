@@ -1,4 +1,4 @@
-"""Whether a process id still names a running process (shared by the stack runner and the inference log)."""
+"""Processes by id: whether one still runs, and which carry a marker variable (the stack, the inference log, runs)."""
 
 from __future__ import annotations
 
@@ -21,3 +21,20 @@ def is_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state != "Z"
+
+
+def processes_with(variable: str, value: str) -> list[int]:
+    """Live processes of this host whose environment has `variable=value`, the calling one excluded."""
+    wanted = f"{variable}={value}".encode()
+    found = []
+    for entry in PROC.glob("[0-9]*") if PROC.is_dir() else ():
+        pid = int(entry.name)
+        if pid == os.getpid():
+            continue
+        try:
+            variables = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile, or another user's
+        if wanted in variables and is_alive(pid):
+            found.append(pid)
+    return sorted(found)

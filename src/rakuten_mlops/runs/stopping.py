@@ -22,7 +22,7 @@ import signal
 import socket
 from dataclasses import dataclass
 
-from rakuten_mlops.pids import PROC, is_alive
+from rakuten_mlops.pids import is_alive, processes_with
 from rakuten_mlops.stack.processes import process_start, signal_all, wait_gone
 
 log = logging.getLogger(__name__)
@@ -72,19 +72,7 @@ def this_process() -> WorkProcess:
 
 def marked_processes(flow_run_id: str) -> list[int]:
     """Live processes of this host whose environment carries the run's marker (this one excluded)."""
-    wanted = f"{MARKER}={flow_run_id}".encode()
-    found = []
-    for entry in PROC.glob("[0-9]*") if PROC.is_dir() else ():
-        pid = int(entry.name)
-        if pid == os.getpid():
-            continue
-        try:
-            variables = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if wanted in variables and is_alive(pid):
-            found.append(pid)
-    return sorted(found)
+    return processes_with(MARKER, flow_run_id)
 
 
 def run_processes(flow_run_id: str, work: WorkProcess | None) -> list[int]:

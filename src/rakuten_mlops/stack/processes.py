@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rakuten_mlops.pids import PROC, is_alive
+from rakuten_mlops.pids import PROC, is_alive, processes_with
 from rakuten_mlops.stack.services import MARKER_ENV
 
 
@@ -45,19 +45,7 @@ def process_start(pid: int) -> str | None:
 
 def stack_processes(token: str) -> list[int]:
     """The live processes carrying this stack's marker, this process excluded."""
-    wanted = f"{MARKER_ENV}={token}".encode()
-    found = []
-    for entry in PROC.glob("[0-9]*") if PROC.is_dir() else ():
-        pid = int(entry.name)
-        if pid == os.getpid():
-            continue
-        try:
-            variables = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue  # gone meanwhile, or another user's
-        if wanted in variables and is_alive(pid):
-            found.append(pid)
-    return sorted(found)
+    return processes_with(MARKER_ENV, token)
 
 
 def wait_gone(pids: list[int], timeout: float) -> list[int]:

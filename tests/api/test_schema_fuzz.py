@@ -40,7 +40,18 @@ def test_no_generated_request_yields_a_server_error(api_settings: Settings) -> N
             )
             def no_server_error(case: schemathesis.Case) -> None:
                 response = case.call()
-                assert response.status_code < 500, (case.method, case.path, case.body, response.text[:300])
+                # This app has no Prefect server: the runs routes say so with 503, the one 5xx allowed.
+                no_prefect = (
+                    response.status_code == 503
+                    and case.path.startswith(("/runs", "/events"))
+                    and "no Prefect server is configured" in response.text
+                )
+                assert response.status_code < 500 or no_prefect, (
+                    case.method,
+                    case.path,
+                    case.body,
+                    response.text[:300],
+                )
 
             try:
                 no_server_error()

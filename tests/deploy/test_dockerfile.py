@@ -76,7 +76,7 @@ def test_services_start_with_their_contract_commands() -> None:
     assert 'CMD ["python", "-m", "flows.deployments"]' in stages["flows"]
     assert (
         'CMD ["streamlit", "run", "streamlit_app/Home.py", "--server.port", "8501", '
-        '"--server.address", "0.0.0.0", "--server.headless", "true"]'
+        '"--server.address", "0.0.0.0", "--server.headless", "true", "--client.toolbarMode", "viewer"]'
     ) in stages["ui"]
     assert "mlflow server --host 0.0.0.0 --port 5000 --workers 1 --backend-store-uri" in stages["mlflow"]
     assert "--artifacts-destination /mlartifacts" in stages["mlflow"]

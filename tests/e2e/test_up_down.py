@@ -51,8 +51,9 @@ CONTROL_ROOM_RELOAD = """
 import sys
 sys.path.insert(0, sys.argv[1])
 from services import build
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
 from rakuten_mlops.config import get_settings
-print(build(get_settings()).api.reload_model().model_dump_json())
+print(build(get_settings()).api.reload_model(actor=LOCAL_ADMIN).model_dump_json())
 """
 
 

@@ -6,6 +6,7 @@ import contextlib
 import getpass
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,6 +136,22 @@ def progress_bar(enabled: bool) -> Iterator[None]:
             yield
 
 
+class _Terminated(BaseException):
+    """SIGTERM reached the command (a BaseException, so no `except Exception` on the way swallows it)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install a SIGTERM handler; the previous one, or None off the main thread (signals are not set there)."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
+
+
 def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameters: Any) -> T:
     """Run a Prefect flow in this process with a progress bar; return its result or fail in one sentence."""
 
@@ -146,11 +163,17 @@ def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameter
         stopped = MlopsError(
             f"{what} was stopped: the run was cancelled (control room, API or `rakuten-mlops runs cancel`)"
         )
+        # Prefect turns SIGTERM (how a cancel stops this process) into a crash, then sends it again to
+        # the handler that was there before it: this one, so the command ends with a sentence.
+        previous = _on_sigterm(_raise_terminated)
         try:
             with progress_bar(not as_json), tags("started-by:cli"):
                 state = flow(**parameters, return_state=True)
-        except TerminationSignal:
+        except (TerminationSignal, _Terminated):
             raise stopped from None
+        finally:
+            if previous is not None:
+                _on_sigterm(previous)
         # The engine may also catch the signal itself and end the run Crashed: the same stop, said the same way.
         if state.is_crashed() and "termination signal" in (state.message or ""):
             raise stopped

@@ -41,7 +41,7 @@ with st.expander("Start a run", icon=":material/play_arrow:"):
             else:
                 started = attempt("Starting the run", m.runs.start, chosen, parameters, actor=user)
                 if started is not None:
-                    st.session_state["runs_selected"] = started.id
+                    st.session_state["runs_selected"] = st.session_state["runs_jump"] = started.id
                     st.success(f"Started run {started.name} ({started.id})")
     else:
         st.caption("No deployment is registered: the stack's deployments process serves them.")
@@ -66,6 +66,9 @@ if found:
     st.dataframe(frame, hide_index=True, key="runs-table")
     ids = [r.id for r in found]
     current = st.session_state.get("runs_selected")
+    # A run started or retried here (or on Training) is shown at once, whatever was picked before.
+    if (jump := st.session_state.pop("runs_jump", None)) in ids:
+        st.session_state["runs-pick"] = current = jump
     index = ids.index(current) if current in ids else 0
     labels = {r.id: f"{r.flow} · {r.name} · {r.state}" for r in found}
 
@@ -105,7 +108,7 @@ def live_logs(run_id: str) -> None:
     ):
         again = attempt("Retrying", m.runs.retry, run_id, actor=user)
         if again is not None:
-            st.session_state["runs_selected"] = again.id
+            st.session_state["runs_selected"] = st.session_state["runs_jump"] = again.id
             st.success(f"Started run {again.name}, a retry of {run.name}.")
     follower = m.runs.follow(run_id)
     levels = st.multiselect("Levels", LEVELS, default=list(LEVELS[1:]), key=f"levels-{run_id}")
@@ -119,16 +122,8 @@ def live_logs(run_id: str) -> None:
         + (f" · {follower.error}" if follower.error else "")
     )
     d1, d2 = st.columns(2)
-    d1.download_button(
-        "Download JSON lines",
-        jsonl(lines),
-        f"run-{run_id}.jsonl",
-        "application/x-ndjson",
-        key=f"dl-json-{run_id}",
-    )
-    d2.download_button(
-        "Download text", text(lines), f"run-{run_id}.log", "text/plain", key=f"dl-text-{run_id}"
-    )
+    d1.download_button("Download JSON lines", jsonl(lines), f"run-{run_id}.jsonl", "application/x-ndjson", key=f"dl-json-{run_id}")  # fmt: skip
+    d2.download_button("Download text", text(lines), f"run-{run_id}.log", "text/plain", key=f"dl-text-{run_id}")  # fmt: skip
 
 
 if selected := st.session_state.get("runs_selected"):

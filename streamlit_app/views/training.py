@@ -56,7 +56,7 @@ with st.form("train"):
             st.session_state["training_run"] = run.id
             st.success(f"Started run {run.name}")
             if run.where == "prefect":
-                st.session_state["runs_selected"] = run.id
+                st.session_state["runs_selected"] = st.session_state["runs_jump"] = run.id
 
 
 if run_id := st.session_state.get("training_run"):

@@ -108,7 +108,7 @@ def test_a_viewer_sees_the_buttons_of_changes_disabled_with_the_reason(guarded: 
     add_users(guarded)
     at = signed_in("val", "viewer-password").switch_page("views/registry.py").run()
     assert not at.exception
-    at.checkbox(key="promote-confirm").check().run()
+    at.checkbox(key="promote-confirm-0").check().run()
     assert at.button(key="promote").disabled and at.button(key="rollback").disabled
     assert any("promote needs the admin role; val is viewer" in c.value for c in at.caption)
     at.switch_page("views/monitoring.py").run()

@@ -8,7 +8,6 @@ log while it runs.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from managers.guard import Guard
+from managers.local_runs import last_json
 from managers.runs import FINAL_STATES
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.db import ensure_schema
@@ -187,7 +187,7 @@ class DatasetManager:
         if code is None:
             return PreprocessRun(**{**run.__dict__, "log": lines})
         text = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
-        summary = _last_json(text)
+        summary = last_json(text)
         if code == 0 and summary is not None and "error" not in summary:
             return PreprocessRun(**{**run.__dict__, "state": "COMPLETED", "result": summary, "log": lines})
         error = (summary or {}).get("error") or next(
@@ -209,14 +209,3 @@ class DatasetManager:
         if found is not None:
             found[0].wait(timeout)
         return self.run(run_id)
-
-
-def _last_json(output: str) -> dict[str, Any] | None:
-    for line in reversed(output.splitlines()):
-        if line.startswith("{"):
-            try:
-                value = json.loads(line)
-            except ValueError:
-                continue
-            return value if isinstance(value, dict) else None
-    return None

@@ -73,7 +73,7 @@ class LocalRunner:
         if code is None:
             return info
         state = "COMPLETED" if code == 0 else "FAILED"
-        result = _last_json(log_path.read_text(errors="replace")) if log_path.exists() else None
+        result = last_json(log_path.read_text(errors="replace")) if log_path.exists() else None
         return replace(info, state=state, ended=info.ended or datetime.now(UTC), result=result)
 
     def runs(self) -> list[FlowRunInfo]:
@@ -101,7 +101,8 @@ class LocalRunner:
         return self.get(run_id)
 
 
-def _last_json(output: str) -> dict[str, Any] | None:
+def last_json(output: str) -> dict[str, Any] | None:
+    """The last line of `output` that is a JSON object (a child command's result), or None."""
     for line in reversed(output.splitlines()):
         if line.startswith("{"):
             try:

@@ -1,0 +1,84 @@
+"""The Runs page in headless Chromium, over the real API and Prefect server: start a run, watch its logs, cancel it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rakuten_mlops.auth.roles import LOCAL_ADMIN
+from rakuten_mlops.stack.plan import ui_service
+from rakuten_mlops.stack.services import Ports
+from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
+from tests.runs.conftest import RunsStack
+from tests.ui import test_browser as ui_browser
+from tests.ui.helpers import REPO
+from tests.ui.test_browser import IDLE, no_traceback, snap
+
+pytestmark = pytest.mark.slow
+browser = ui_browser.browser  # the same Chromium fixture as the control room's browser test
+
+
+@pytest.fixture(scope="module")
+def runs_room(runs_stack: RunsStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API and the control room of the runs stack, on loopback."""
+    work = tmp_path_factory.mktemp("runs-browser")
+    closed = f"http://127.0.0.1:{free_port()}"
+    api_port, ui_port = free_port(), free_port()
+    env = {
+        **runs_stack.env,
+        "API_URL": f"http://127.0.0.1:{api_port}",
+        "PROMETHEUS_URL": closed,
+        "GRAFANA_URL": closed,
+        "DOCKER_HOST": f"tcp://127.0.0.1:{free_port()}",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    api = ServiceProcess(api_command(api_port), env, work / "api.log").start()
+    # The command `rakuten-mlops up` runs, on a free port (no file watcher: nothing changes under test).
+    command = [*ui_service(Ports(ui=ui_port), REPO).command, "--server.fileWatcherType", "none"]
+    ui = ServiceProcess(command, env, work / "streamlit.log").start()
+    try:
+        api.wait_http(f"{env['API_URL']}/health", timeout=120)
+        ui.wait_http(f"http://127.0.0.1:{ui_port}/_stcore/health", timeout=120)
+        yield f"http://127.0.0.1:{ui_port}"
+    finally:
+        ui.stop()
+        api.stop()
+
+
+def test_a_user_starts_a_run_watches_its_logs_live_and_cancels_it(
+    runs_room: str, browser: object, runs_stack: RunsStack, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 2200})  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto(runs_room)
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Runs", exact=True).click()
+    page.get_by_role("heading", name="Runs").first.wait_for(timeout=90_000)
+    page.wait_for_selector(IDLE, timeout=90_000)
+    page.get_by_text("Start a run").click()
+    page.get_by_label("Deployment").first.click()
+    page.get_by_role("option", name="long-work/test").click()
+    page.wait_for_selector(IDLE, timeout=60_000)
+    box = page.get_by_label("Parameters (JSON)")
+    box.fill('{"seconds": 120, "every": 0.3}')
+    box.press("Control+Enter")  # a text area's value reaches the app when committed
+    page.wait_for_selector(IDLE, timeout=60_000)
+    snap(page, "runs-00-start")
+    page.get_by_role("button", name="Start", exact=True).click()
+    started = page.get_by_text("Started run")
+    started.wait_for(timeout=90_000)
+    run_id = started.inner_text().rsplit("(", 1)[1].rstrip(")").strip()
+    # The lines appear while the run runs, without reloading the page.
+    page.get_by_text("step 3 of").first.wait_for(timeout=120_000)
+    no_traceback(page)
+    snap(page, "runs-01-live-logs")
+    page.get_by_text("Yes, stop this run").click()
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_text("state Cancelled").first.wait_for(timeout=60_000)
+    no_traceback(page)
+    snap(page, "runs-02-cancelled")
+    # Without UI_AUTH the control room acts as the local admin, and the run says who started it.
+    (run,) = [r for r in runs_stack.runs().search(flow="long-work") if r.id == run_id]
+    assert (run.state, run.started_by) == ("Cancelled", LOCAL_ADMIN.name)
+    context.close()

@@ -108,8 +108,11 @@ def live_logs(run_id: str) -> None:
     ):
         again = attempt("Retrying", m.runs.retry, run_id, actor=user)
         if again is not None:
+            # The whole page reruns so that the list and this card show the new run; the message is
+            # kept for that run (said here, it would vanish with the fragment's next refresh).
             st.session_state["runs_selected"] = st.session_state["runs_jump"] = again.id
-            st.success(f"Started run {again.name}, a retry of {run.name}.")
+            st.session_state["runs_flash"] = f"Started run {again.name}, a retry of {run.name}."
+            st.rerun()
     follower = m.runs.follow(run_id)
     levels = st.multiselect("Levels", LEVELS, default=list(LEVELS[1:]), key=f"levels-{run_id}")
     needle = st.text_input("Filter", key=f"filter-{run_id}")
@@ -128,6 +131,8 @@ def live_logs(run_id: str) -> None:
 
 if selected := st.session_state.get("runs_selected"):
     st.subheader("Run")
+    if flash := st.session_state.pop("runs_flash", None):
+        st.success(flash)
     live_logs(selected)
 
 st.subheader("Schedules")

@@ -1,4 +1,8 @@
-"""The Runs page in headless Chromium, over the real API and Prefect server: start a run, watch its logs, cancel it."""
+"""The Runs page in headless Chromium, over the real API and Prefect server.
+
+A user starts a run, watches its log lines arrive, cancels it, retries it and moves the daily
+monitoring to another hour, from the control room alone.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rakuten_mlops.auth.roles import LOCAL_ADMIN
+from rakuten_mlops.runs.schedules import Schedules
 from rakuten_mlops.stack.plan import ui_service
 from rakuten_mlops.stack.services import Ports
 from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
@@ -47,7 +52,7 @@ def runs_room(runs_stack: RunsStack, tmp_path_factory: pytest.TempPathFactory) -
         api.stop()
 
 
-def test_a_user_starts_a_run_watches_its_logs_live_and_cancels_it(
+def test_a_user_starts_a_run_watches_its_logs_live_cancels_it_retries_it_and_moves_the_daily_check(
     runs_room: str, browser: object, runs_stack: RunsStack, tmp_path: Path
 ) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 2200})  # type: ignore[attr-defined]
@@ -81,4 +86,37 @@ def test_a_user_starts_a_run_watches_its_logs_live_and_cancels_it(
     # Without UI_AUTH the control room acts as the local admin, and the run says who started it.
     (run,) = [r for r in runs_stack.runs().search(flow="long-work") if r.id == run_id]
     assert (run.state, run.started_by) == ("Cancelled", LOCAL_ADMIN.name)
+
+    # Retry: a new run with the same parameters becomes the one shown, and is followed live too.
+    page.get_by_role("button", name="Retry").click()
+    retried = page.get_by_text("a retry of")
+    retried.wait_for(timeout=90_000)
+    (again,) = [r for r in runs_stack.runs().search(flow="long-work") if r.retry_of == run_id]
+    assert again.parameters == run.parameters and again.id != run_id
+    page.get_by_text("state Running").filter(has_text=again.name).wait_for(timeout=120_000)
+    page.get_by_text(f"Beginning flow run '{again.name}'").wait_for(timeout=60_000)
+    snap(page, "runs-03-retried")
+    page.get_by_text("Yes, stop this run").click()
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_text("state Cancelled").first.wait_for(timeout=60_000)
+
+    # The daily monitoring moves from 09:00 to 06:00 UTC, previewed before it is saved.
+    schedules = Schedules(runs_stack.runs())
+    try:
+        page.get_by_label("Deployment").last.click()
+        page.get_by_role("option", name="monitor-and-retrain/daily").click()
+        page.wait_for_selector(IDLE, timeout=60_000)
+        cron = page.get_by_label("Cron (minute hour day month weekday)")
+        cron.fill("0 6 * * *")
+        cron.press("Enter")
+        page.get_by_text("Next runs:").filter(has_text="06:00 UTC").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Replace the schedule").click()
+        page.get_by_text("cron 0 6 * * * (UTC)").wait_for(timeout=60_000)
+        no_traceback(page)
+        snap(page, "runs-04-schedule-moved")
+        (daily,) = schedules.show("monitor-and-retrain/daily").schedules
+        assert (daily.cron, daily.timezone, daily.active) == ("0 6 * * *", "UTC", True)
+        assert all(t.hour == 6 for t in daily.next)
+    finally:  # the other runs tests expect the stack's own 09:00 schedule
+        schedules.set("monitor-and-retrain/daily", "0 9 * * *", "UTC")
     context.close()

@@ -72,6 +72,7 @@ def test_starting_following_and_cancelling_a_run_from_the_runs_page(
     at.button(key=f"retry-{run_id}").click().run()
     retried = at.session_state["runs_selected"]
     assert retried != run_id and runs_stack.runs().show(retried).retry_of == run_id
+    assert any("a retry of" in s.value for s in at.success), [s.value for s in at.success]
     runs_stack.runs().cancel(retried)
 
 

@@ -8,10 +8,8 @@ log while it runs.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
-import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from managers.guard import Guard
-from managers.local_runs import last_json
+from managers.local_runs import Children, last_json
 from managers.runs import FINAL_STATES
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.db import ensure_schema
@@ -76,10 +74,8 @@ class DatasetManager:
     ) -> None:
         self._guard = guard or Guard()
         self._store = DatasetStore(engine, root, max_bytes)
-        self._env = dict(env)
         self._command = list(command or [sys.executable, "-m", "rakuten_mlops.cli"])
-        self._runs: dict[str, tuple[subprocess.Popen[bytes], PreprocessRun, Path]] = {}
-        self._lock = threading.Lock()
+        self._children: Children[PreprocessRun] = Children(env)
         self._migrated = False
 
     @property
@@ -147,7 +143,6 @@ class DatasetManager:
         check_step_ids(self.store(), name, target, steps, version)
         run_id = uuid.uuid4().hex
         output = self._store.root / "logs" / f"{run_id}.out"
-        output.parent.mkdir(parents=True, exist_ok=True)
         arguments = [
             "datasets",
             "preprocess",
@@ -162,32 +157,21 @@ class DatasetManager:
         ]
         if version is not None:
             arguments += ["--version", str(version)]
-        with output.open("wb") as sink:
-            process = subprocess.Popen(
-                [*self._command, *arguments],
-                env=self._env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
         run = PreprocessRun(run_id, name, target, list(steps), "RUNNING", datetime.now(UTC))
-        with self._lock:
-            self._runs[run_id] = (process, run, output)
+        self._children.start(run_id, [*self._command, *arguments], output, run)
         return self.run(run_id)
 
     def run(self, run_id: str) -> PreprocessRun:
         """A run's state and its log lines so far."""
-        with self._lock:
-            found = self._runs.get(run_id)
-        if found is None:
+        child = self._children.get(run_id)
+        if child is None:
             raise DataError(f"no preprocessing run {run_id} was started by this control room")
-        process, run, output = found
+        run = child.record
         lines = read_log(run_log_path(self._store, run_id))
-        code = process.poll()
+        code = child.exit_code()
         if code is None:
             return PreprocessRun(**{**run.__dict__, "log": lines})
-        text = output.read_text(encoding="utf-8", errors="replace") if output.exists() else ""
-        summary = last_json(text)
+        summary = last_json(child.text())
         if code == 0 and summary is not None and "error" not in summary:
             return PreprocessRun(**{**run.__dict__, "state": "COMPLETED", "result": summary, "log": lines})
         error = (summary or {}).get("error") or next(
@@ -204,8 +188,5 @@ class DatasetManager:
 
     def wait(self, run_id: str, timeout: float) -> PreprocessRun:
         """Wait for a run to end (tests and scripts)."""
-        with self._lock:
-            found = self._runs.get(run_id)
-        if found is not None:
-            found[0].wait(timeout)
+        self._children.wait(run_id, timeout)
         return self.run(run_id)

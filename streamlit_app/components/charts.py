@@ -17,10 +17,24 @@ def _tight(figure: go.Figure, height: int = 320) -> go.Figure:
     return figure
 
 
+# Tick labels by the spacing plotly picks (milliseconds): checks seconds apart read as seconds, not
+# as the same minute repeated; days apart, as dates.
+TIME_TICKS = (
+    ((None, 1_000), "%H:%M:%S.%L"),
+    ((1_000, 60_000), "%H:%M:%S"),
+    ((60_000, 86_400_000), "%d %b %H:%M"),
+    ((86_400_000, None), "%d %b %Y"),
+)
+
+
 def _time_axis(figure: go.Figure, times: pd.Series) -> go.Figure:
-    """Readable time ticks; a single point gets an hour either side instead of sub-millisecond ticks."""
+    """Readable time ticks at any span; a single point gets an hour either side instead of ms ticks."""
     stamps = pd.to_datetime(times, utc=True).dropna()
-    figure.update_xaxes(tickformat="%d %b %H:%M", title=None)
+    figure.update_xaxes(
+        tickformat="%d %b %H:%M",
+        tickformatstops=[{"dtickrange": list(span), "value": fmt} for span, fmt in TIME_TICKS],
+        title=None,
+    )
     if stamps.nunique() == 1:
         only = stamps.iloc[0]
         figure.update_xaxes(range=[only - pd.Timedelta(hours=1), only + pd.Timedelta(hours=1)])

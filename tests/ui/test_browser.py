@@ -129,7 +129,45 @@ def no_traceback(page: object) -> None:
     assert "Traceback (most recent call last)" not in page.content()  # type: ignore[attr-defined]
 
 
-def test_clicking_through_every_page_and_predicting_one_listing(control_room: str, browser: object) -> None:
+def wrong_class(page: object, live_api: LiveApi) -> None:
+    """The "Wrong class" button under the prediction just shown: the API stores the right code on it."""
+    from sqlalchemy import create_engine, text
+
+    page.get_by_role("button", name="Wrong class").click()  # type: ignore[attr-defined]
+    page.get_by_text("Recorded: the right class is").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    no_traceback(page)
+    engine = create_engine(f"sqlite:///{live_api.home / 'app.db'}")
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT prdtypecode, true_prdtypecode FROM predictions WHERE true_prdtypecode IS NOT NULL")
+        ).all()
+    engine.dispose()
+    assert len(stored) == 1 and stored[0][0] != stored[0][1], stored
+
+
+def promote_and_roll_back(page: object) -> None:
+    """Registry: promote v2 after confirming, then roll back to v1; each confirmation is asked again."""
+    nav = page.locator('[data-testid="stSidebarNav"]')  # type: ignore[attr-defined]
+    nav.get_by_role("link", name="Model registry", exact=True).click()
+    settle(page, "Model registry")
+    page.get_by_text("The gate lets the challenger").wait_for(timeout=30_000)  # type: ignore[attr-defined]
+    promote = page.get_by_role("button", name="Promote", exact=True)  # type: ignore[attr-defined]
+    assert promote.is_disabled()
+    page.get_by_text("I confirm: this version will serve every prediction").click()  # type: ignore[attr-defined]
+    promote.click()
+    page.get_by_text("v2 is now the champion").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    page.wait_for_selector(IDLE, timeout=60_000)  # type: ignore[attr-defined]
+    assert page.get_by_role("button", name="Promote", exact=True).is_disabled()  # type: ignore[attr-defined]
+    page.get_by_text("I confirm the rollback").click()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Roll back").click()  # type: ignore[attr-defined]
+    page.get_by_text("v1 is the champion again").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    no_traceback(page)
+    snap(page, "09-registry-rolled-back")
+
+
+def test_clicking_through_every_page_and_predicting_one_listing(
+    control_room: str, browser: object, live_api: LiveApi
+) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 2000})  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(control_room)
@@ -152,6 +190,15 @@ def test_clicking_through_every_page_and_predicting_one_listing(control_room: st
     version = page.locator('[data-testid="stMetric"]').filter(has_text="Model version")
     assert version.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"
     snap(page, "09-prediction")
+    wrong_class(page, live_api)
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Monitoring", exact=True).click()
+    settle(page, "Monitoring")
+    page.get_by_text("Show", exact=True).click()  # the chosen report is loaded only when asked for
+    page.frame_locator("iframe").first.get_by_text("confidence drifted").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Download this report").wait_for(timeout=30_000)
+    no_traceback(page)
+    snap(page, "09-monitoring-report")
+    promote_and_roll_back(page)
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Datasets", exact=True).click()
     settle(page, "Datasets")
     page.get_by_text("alone predicts").first.wait_for(timeout=60_000)  # the leak is shown

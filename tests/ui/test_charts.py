@@ -1,4 +1,4 @@
-"""Charts that read well: codes in numeric order with names, and a single point on a readable time axis."""
+"""Charts that read well: codes in numeric order with names, and time axes readable at any span."""
 
 from __future__ import annotations
 
@@ -29,3 +29,29 @@ def test_a_single_drift_check_gets_an_hour_either_side_not_millisecond_ticks() -
     assert high - low == pd.Timedelta(hours=2) and axis.tickformat == "%d %b %H:%M"
     two = pd.concat([one, one.assign(created_at=[datetime(2026, 12, 2, tzinfo=UTC)])])
     assert charts.drift_history(two).layout.xaxis.range is None  # plotly's own range for real series
+
+
+def test_checks_seconds_apart_are_labelled_with_seconds_and_days_apart_with_dates() -> None:
+    axis = charts.drift_history(
+        pd.DataFrame(
+            {
+                "created_at": pd.date_range("2026-12-01 17:07:00", periods=3, freq="2s", tz="UTC"),
+                "drift_share": [0.0, 0.25, 0.75],
+                "drift_detected": [False, False, True],
+                "threshold": [0.5] * 3,
+            }
+        )
+    ).layout.xaxis
+    # Plotly picks the format whose tick-spacing range holds the spacing it chose (milliseconds).
+    stops = {tuple(s.dtickrange): s.value for s in axis.tickformatstops}
+
+    def label(spacing_ms: float) -> str:
+        return next(
+            fmt
+            for (low, high), fmt in stops.items()
+            if (low or 0) <= spacing_ms and (high is None or spacing_ms < high)
+        )
+
+    assert label(2_000) == "%H:%M:%S"  # ticks two seconds apart: 17:07:00, 17:07:02, ...
+    assert label(30 * 60_000) == "%d %b %H:%M"
+    assert label(7 * 86_400_000) == "%d %b %Y"

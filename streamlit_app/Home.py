@@ -42,7 +42,7 @@ PAGES = {
     ],
 }
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)  # every page listed: admin pages were hidden under "View 3 more"
 st.sidebar.caption("Rakuten product classification · MLOps control room")
 sidebar_user()
 page.run()

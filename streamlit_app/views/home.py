@@ -7,6 +7,7 @@ import streamlit as st
 
 from components import charts
 from components.status import attempt, status_cards
+from components.when import local
 from services import managers
 
 m = managers()
@@ -26,7 +27,8 @@ with left, st.container(border=True):
     champion = attempt("Reading the registry", m.registry.champion)
     if champion is not None:
         st.markdown(
-            f"**{m.registry.model_name}** version **{champion.version}** · registered {champion.created_at}"
+            f"**{m.registry.model_name}** version **{champion.version}** · registered "
+            f"{local(pd.Timestamp(champion.created_at).to_pydatetime()) if champion.created_at else '—'}"
         )
         a, b, c = st.columns(3)
         a.metric("Weighted F1", f"{champion.metrics.get('weighted_f1', float('nan')):.4f}")
@@ -89,6 +91,8 @@ events += [{"at": r.created, "kind": "run", "what": f"{r.flow} {r.name}: {r.stat
 if events:
     frame = pd.DataFrame(events)
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    st.dataframe(frame.sort_values("at", ascending=False).head(25), hide_index=True)
+    newest = frame.sort_values("at", ascending=False).head(25)
+    newest["at"] = [local(t.to_pydatetime(), seconds=True) for t in newest["at"]]  # the reader's clock
+    st.dataframe(newest, hide_index=True)
 else:
     st.caption("Nothing yet: ingest listings on the Catalogue page, then train on the Training page.")

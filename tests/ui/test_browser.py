@@ -26,7 +26,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 PAGES = [
     "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "Model registry", "Runs", "Predictions",
-    "Monitoring",
+    "Monitoring", "Settings", "Kubernetes", "Users", "Audit",
 ]  # fmt: skip
 TITLES = {"Home": "Rakuten MLOps control room"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -162,7 +162,7 @@ def promote_and_roll_back(page: object) -> None:
     page.get_by_role("button", name="Roll back").click()  # type: ignore[attr-defined]
     page.get_by_text("v1 is the champion again").wait_for(timeout=60_000)  # type: ignore[attr-defined]
     no_traceback(page)
-    snap(page, "09-registry-rolled-back")
+    snap(page, "22-registry-rolled-back")
 
 
 def test_clicking_through_every_page_and_predicting_one_listing(
@@ -189,7 +189,7 @@ def test_clicking_through_every_page_and_predicting_one_listing(
     no_traceback(page)
     version = page.locator('[data-testid="stMetric"]').filter(has_text="Model version")
     assert version.locator('[data-testid="stMetricValue"]').inner_text().strip() == "1"
-    snap(page, "09-prediction")
+    snap(page, "20-prediction")
     wrong_class(page, live_api)
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Monitoring", exact=True).click()
     settle(page, "Monitoring")
@@ -197,7 +197,7 @@ def test_clicking_through_every_page_and_predicting_one_listing(
     page.frame_locator("iframe").first.get_by_text("confidence drifted").wait_for(timeout=60_000)
     page.get_by_role("button", name="Download this report").wait_for(timeout=30_000)
     no_traceback(page)
-    snap(page, "09-monitoring-report")
+    snap(page, "21-monitoring-report")
     promote_and_roll_back(page)
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Datasets", exact=True).click()
     settle(page, "Datasets")
@@ -205,7 +205,7 @@ def test_clicking_through_every_page_and_predicting_one_listing(
     page.get_by_role("tab", name="Suggestions and run").click()
     page.get_by_text("confidence").first.wait_for(timeout=60_000)
     no_traceback(page)
-    snap(page, "10-datasets-suggestions")
+    snap(page, "23-datasets-suggestions")
     context.close()
 
 

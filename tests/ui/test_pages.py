@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,9 +106,14 @@ def test_home_shows_health_champion_traffic_alerts_and_activity(trained: Path) -
     assert_no_traceback(at)
     labels = {m.label: m.value for m in at.metric}
     assert {"Weighted F1", "Macro F1", "Accuracy", "Predictions today"} <= set(labels)
-    assert any("version **1**" in md.value for md in at.markdown)
+    # Times in the reader's clock (UTC without a browser), to the minute, not raw ISO stamps.
+    assert any(
+        re.search(r"version \*\*1\*\* · registered \d{4}-\d\d-\d\d \d\d:\d\d UTC$", md.value)
+        for md in at.markdown
+    )
     assert any("descriptors drifted" in w.value for w in at.warning)
-    assert at.dataframe, "recent activity"
+    activity = at.dataframe[0].value
+    assert activity["at"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC").all(), activity["at"].tolist()
 
 
 def test_infrastructure_lists_services_and_says_no_native_stack_runs(trained: Path) -> None:

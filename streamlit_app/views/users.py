@@ -21,7 +21,11 @@ if message := st.session_state.pop("users_message", None):
     st.success(message, icon=":material/check_circle:")
 
 found = attempt("Listing users", m.auth.users)
-if found is not None:
+if found == []:
+    st.caption(
+        "No user yet: create one below. Until then the API's key and this control room's local admin act."
+    )
+elif found is not None:
     st.dataframe(
         pd.DataFrame(
             [

@@ -451,3 +451,10 @@ def test_infrastructure_drives_docker_containers_when_an_engine_answers(
         assert any("rakuten-grafana is running" in s.value for s in at.success)
         assert engine.containers["rakuten-grafana"]["status"] == "running"
         assert "rakuten-grafana line 0" in at.code[0].value
+
+
+def test_the_users_page_without_users_says_who_acts_until_one_is_created(trained: Path) -> None:
+    at = open_page("views/users.py")
+    assert_no_traceback(at)
+    assert any("No user yet: create one below" in c.value for c in at.caption)
+    assert not at.dataframe  # no empty table

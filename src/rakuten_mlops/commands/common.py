@@ -167,19 +167,23 @@ def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameter
         # the handler that was there before it: this one, so the command ends with a sentence.
         previous = _on_sigterm(_raise_terminated)
         try:
+            # The flow's return value, not its final state: when the server is slow to answer (a busy
+            # SQLite behind a temporary server), the engine retries the state change and keeps the
+            # server's copy of the state, which carries no result (Prefect's MissingResult).
             with progress_bar(not as_json), tags("started-by:cli"):
-                state = flow(**parameters, return_state=True)
+                result = flow(**parameters)
         except (TerminationSignal, _Terminated):
             raise stopped from None
+        except MlopsError:
+            raise
+        except Exception as exc:
+            # The engine may also catch the signal itself and end the run Crashed: the same stop.
+            if "termination signal" in str(exc).lower():
+                raise stopped from None
+            raise MlopsError(f"{what} failed: {exc}") from exc
         finally:
             if previous is not None:
                 _on_sigterm(previous)
-        # The engine may also catch the signal itself and end the run Crashed: the same stop, said the same way.
-        if state.is_crashed() and "termination signal" in (state.message or ""):
-            raise stopped
-        result = state.result(raise_on_failure=False)
-        if isinstance(result, BaseException):
-            raise result if isinstance(result, MlopsError) else MlopsError(f"{what} failed: {result}")
         if not isinstance(result, expected):
             raise MlopsError(f"{what} returned {type(result).__name__}, expected {expected.__name__}")
         return result

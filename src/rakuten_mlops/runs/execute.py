@@ -52,14 +52,16 @@ def main(argv: list[str] | None = None) -> int:
     from prefect import tags
 
     prepared_settings()
-    with tags(f"{STARTED_BY}{args.started_by}"):
-        state = spec.load_flow()(**{**spec.parameters, **parameters}, return_state=True)
-    result = state.result(raise_on_failure=False)
-    if isinstance(result, BaseException):
-        print(f"error: {spec.full_name} {state.name.lower()}: {result}", file=sys.stderr)
+    try:
+        # The return value, not the final state: a state the engine re-read from a slow server
+        # carries no result (see commands.common.run_flow).
+        with tags(f"{STARTED_BY}{args.started_by}"):
+            result = spec.load_flow()(**{**spec.parameters, **parameters})
+    except Exception as exc:
+        print(f"error: {spec.full_name} failed: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(_jsonable(result), ensure_ascii=False, default=str))
-    return 0 if state.is_completed() else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -216,7 +216,12 @@ def _run_load(
 # ---------------------------------------------------------------- setup
 
 
-def _prepare_model(home: Path, rows: int) -> dict[str, str]:
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def prepare_model(home: Path, rows: int) -> dict[str, str]:
     """Ingest generated listings, train, register and promote; return the environment of the servers."""
     from rakuten_mlops.testing.trained import build_trained_home
 
@@ -390,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     print(f"training the served model on {args.rows} generated listings in {work} ...", flush=True)
-    env = _prepare_model(work / "mlops", args.rows)
+    env = prepare_model(work / "mlops", args.rows)
     listings_path = work / "listings.json"
     _listings(2_000, listings_path)
     running = {}
@@ -420,11 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = _summarise(raw)
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "settings": {
             "workers": args.workers,
             "rounds": args.rounds,

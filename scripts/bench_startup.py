@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,20 +28,10 @@ from typing import Any
 
 import httpx
 
+from bench_serving import machine, prepare_model  # the same served model and report fields
+
 GOAL_READY_S = 10.0
 CASES = ("registry", "mlflow-down")
-
-
-def _prepare(home: Path, rows: int) -> dict[str, str]:
-    from rakuten_mlops.testing.trained import build_trained_home
-
-    settings = build_trained_home(home, rows, seed=11)
-    return {
-        "MLOPS_HOME": str(home),
-        "MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "MODEL_NAME": settings.model_name,
-        "MODEL_POLL_SECONDS": "5",
-    }
 
 
 def _first_ok(url: str, deadline: float) -> float | None:
@@ -101,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
     print(f"training the served model on {args.rows} generated listings in {work} ...", flush=True)
-    env = _prepare(work / "mlops", args.rows)
+    env = {**prepare_model(work / "mlops", args.rows), "MODEL_POLL_SECONDS": "5"}
     logs = work / "logs"
     logs.mkdir()
     first = _start_once(env, logs, "first", args.timeout)  # keeps the local copy of the champion
@@ -142,11 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         goals.append(f"MLflow down / registry reachable: {down / up:.2f}x the ready time")
     report = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
         "settings": {"rounds": args.rounds, "rows": args.rows},
         "summary": summary,
         "goals": goals,

@@ -113,3 +113,65 @@ def build(source: str = "apt", status: Path = DPKG_STATUS, min_rows: int = 20) -
     return TextDataset(
         "debian_packages", frame, {c: s for s, c in codes.items()}, f"Debian packages from {where}"
     )
+
+
+def _count(relations: str) -> int:
+    """How many packages a Depends-like field names (alternatives `a | b` count once)."""
+    return len([part for part in relations.split(",") if part.strip()]) if relations else 0
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("nan")
+
+
+def package_table(source: str = "apt", status: Path = DPKG_STATUS, min_rows: int = 200) -> pd.DataFrame:
+    """A real table of packages' control fields, for AutoML: `section` is the label to predict.
+
+    One row per package name: installed and download sizes, priority, architecture, multi-arch,
+    the counts of its dependencies, recommendations, suggestions, provides and conflicts, whether
+    its version has an epoch or a Debian revision, the words of its synopsis, and whether a team
+    maintains it. Sections with fewer than `min_rows` packages are left out.
+    """
+    if source not in {"apt", "dpkg"}:
+        raise ValueError(f"source is 'apt' or 'dpkg', not {source!r}")
+    if source == "apt":
+        paths = _index_files("Packages")
+        if not paths:
+            raise FileNotFoundError("apt has no package index; run `apt-get update` first")
+        paragraphs_read: Iterable[dict[str, str]] = (
+            p for path in paths for p in paragraphs(_read_index(path))
+        )
+    else:
+        paragraphs_read = paragraphs(status.open(encoding="utf-8"))
+    rows, seen = [], set()
+    for para in paragraphs_read:
+        name, section = para.get("Package", ""), para.get("Section", "").rsplit("/", 1)[-1]
+        if not name or not section or name in seen:
+            continue
+        seen.add(name)
+        version = para.get("Version", "")
+        rows.append(
+            {
+                "installed_size_kb": _number(para.get("Installed-Size", "")),
+                "download_bytes": _number(para.get("Size", "")),
+                "priority": para.get("Priority") or None,
+                "architecture": para.get("Architecture") or None,
+                "multi_arch": para.get("Multi-Arch") or None,
+                "depends": _count(para.get("Depends", "")) + _count(para.get("Pre-Depends", "")),
+                "recommends": _count(para.get("Recommends", "")),
+                "suggests": _count(para.get("Suggests", "")),
+                "provides": _count(para.get("Provides", "")),
+                "conflicts": _count(para.get("Conflicts", "")) + _count(para.get("Breaks", "")),
+                "has_epoch": ":" in version,
+                "has_revision": "-" in version,
+                "synopsis_words": len(para.get("Description", "").split("\n")[0].split()),
+                "team_maintained": any(w in para.get("Maintainer", "").lower() for w in ("team", "lists.")),
+                "section": section,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    counts = frame["section"].value_counts()
+    return frame[frame["section"].isin(counts[counts >= min_rows].index)].reset_index(drop=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import getpass
 import json
 import os
@@ -152,6 +153,53 @@ def _on_sigterm(handler: Any) -> Any:
         return None
 
 
+def run_returning(flow: Any, parameters: dict[str, Any]) -> tuple[Any, Any]:
+    """Run `flow` in this process; its final state and what its function returned (None if it raised).
+
+    The returned value is kept as the function gave it. The state alone cannot be trusted with it:
+    when the answer to a run's end is lost (a busy server), the engine sends the end again, the server
+    refuses the duplicate with its own copy of the state, and that copy has no result (MissingResult).
+    A flow that returns a state (`Failed(data=...)`) gets that state's data back.
+    """
+    kept: list[Any] = []
+    original = flow.fn
+
+    @functools.wraps(original)
+    def keep(*args: Any, **kwargs: Any) -> Any:
+        value = original(*args, **kwargs)
+        kept.append(value)
+        return value
+
+    # The parameters are checked against the flow's own signature (the wrapper's annotations would be
+    # resolved in this module), then the copy runs them as they are.
+    from prefect.exceptions import ParameterTypeError
+
+    try:
+        checked = flow.validate_parameters(parameters)
+    except ParameterTypeError as exc:
+        raise MlopsError(f"flow {flow.name!r} cannot take these parameters: {exc}") from None
+    copy = flow.with_options(validate_parameters=False)
+    copy.fn = keep
+    state = copy(**checked, return_state=True)
+    if not kept:
+        return state, None
+    value = kept[-1]
+    if hasattr(value, "result") and hasattr(value, "is_failed"):  # a State the flow returned
+        value = value.result(raise_on_failure=False)
+    return state, value
+
+
+def run_failure(state: Any) -> BaseException | None:
+    """The exception a failed run ended with, from its state (None when the state carries none)."""
+    from prefect.exceptions import MissingResult
+
+    try:
+        found = state.result(raise_on_failure=False)
+    except MissingResult:
+        return None
+    return found if isinstance(found, BaseException) else None
+
+
 def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameters: Any) -> T:
     """Run a Prefect flow in this process with a progress bar; return its result or fail in one sentence."""
 
@@ -167,23 +215,21 @@ def run_flow(flow: Any, expected: type[T], as_json: bool, what: str, **parameter
         # the handler that was there before it: this one, so the command ends with a sentence.
         previous = _on_sigterm(_raise_terminated)
         try:
-            # The flow's return value, not its final state: when the server is slow to answer (a busy
-            # SQLite behind a temporary server), the engine retries the state change and keeps the
-            # server's copy of the state, which carries no result (Prefect's MissingResult).
             with progress_bar(not as_json), tags("started-by:cli"):
-                result = flow(**parameters)
+                state, result = run_returning(flow, parameters)
         except (TerminationSignal, _Terminated):
             raise stopped from None
-        except MlopsError:
-            raise
-        except Exception as exc:
-            # The engine may also catch the signal itself and end the run Crashed: the same stop.
-            if "termination signal" in str(exc).lower():
-                raise stopped from None
-            raise MlopsError(f"{what} failed: {exc}") from exc
         finally:
             if previous is not None:
                 _on_sigterm(previous)
+        # The engine may also catch the signal itself and end the run Crashed: the same stop, said the same way.
+        if state.is_crashed() and "termination signal" in (state.message or ""):
+            raise stopped
+        if result is None and not state.is_completed():
+            failure = run_failure(state)
+            if isinstance(failure, MlopsError):
+                raise failure
+            raise MlopsError(f"{what} failed: {failure or state.message or state.name}")
         if not isinstance(result, expected):
             raise MlopsError(f"{what} returned {type(result).__name__}, expected {expected.__name__}")
         return result

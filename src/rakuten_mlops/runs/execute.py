@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: --parameters is not JSON: {exc}", file=sys.stderr)
         return 2
-    from rakuten_mlops.commands.common import apply_defaults, prepared_settings
+    from rakuten_mlops.commands.common import apply_defaults, prepared_settings, run_failure, run_returning
 
     # Before Prefect is imported: it reads its settings (the temporary server's startup timeout,
     # which a busy machine needs) once, at import.
@@ -52,16 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     from prefect import tags
 
     prepared_settings()
-    try:
-        # The return value, not the final state: a state the engine re-read from a slow server
-        # carries no result (see commands.common.run_flow).
-        with tags(f"{STARTED_BY}{args.started_by}"):
-            result = spec.load_flow()(**{**spec.parameters, **parameters})
-    except Exception as exc:
-        print(f"error: {spec.full_name} failed: {exc}", file=sys.stderr)
+    with tags(f"{STARTED_BY}{args.started_by}"):
+        state, result = run_returning(spec.load_flow(), {**spec.parameters, **parameters})
+    if result is None and not state.is_completed():
+        failure = run_failure(state)
+        print(f"error: {spec.full_name} {state.name.lower()}: {failure or state.message}", file=sys.stderr)
         return 1
     print(json.dumps(_jsonable(result), ensure_ascii=False, default=str))
-    return 0
+    return 0 if state.is_completed() else 1
 
 
 if __name__ == "__main__":

@@ -173,6 +173,7 @@ def run_returning(flow: Any, parameters: dict[str, Any]) -> tuple[Any, Any]:
     # The parameters are checked against the flow's own signature (the wrapper's annotations would be
     # resolved in this module), then the copy runs them as they are.
     from prefect.exceptions import ParameterTypeError
+    from prefect.states import State
 
     try:
         checked = flow.validate_parameters(parameters)
@@ -184,7 +185,7 @@ def run_returning(flow: Any, parameters: dict[str, Any]) -> tuple[Any, Any]:
     if not kept:
         return state, None
     value = kept[-1]
-    if hasattr(value, "result") and hasattr(value, "is_failed"):  # a State the flow returned
+    if isinstance(value, State):  # the flow returned its own state, e.g. Failed(data=...)
         value = value.result(raise_on_failure=False)
     return state, value
 

@@ -8,5 +8,6 @@ stopping.py   a cancel that stops the work: the run's processes, then its side e
 guard.py      flow hooks that make a run stoppable and clean up after a cancel
 schedules.py  cron (with a timezone) and interval schedules kept in the Prefect server
 events.py     `POST /events`: an event starts its mapped deployment; each one is stored
+inprocess.py  run a flow in this process and keep its return value (a lost server answer loses nothing)
 execute.py    `python -m rakuten_mlops.runs.execute DEPLOYMENT`: a deployment's flow without a server
 """

@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: --parameters is not JSON: {exc}", file=sys.stderr)
         return 2
-    from rakuten_mlops.commands.common import apply_defaults, prepared_settings, run_failure, run_returning
+    from rakuten_mlops.commands.common import apply_defaults, prepared_settings
+    from rakuten_mlops.runs.inprocess import run_failure, run_returning
 
     # Before Prefect is imported: it reads its settings (the temporary server's startup timeout,
     # which a busy machine needs) once, at import.

@@ -1,4 +1,4 @@
-"""Is the challenger really better? A paired bootstrap of the weighted-F1 difference on the same test rows.
+"""Is the challenger really better? A paired bootstrap of the metric's difference on the same test rows.
 
 Comparing two scores alone promoted an identical retrain (0.8215 = 0.8215), and a difference of a
 few thousandths on 8,500 rows is noise. Both models' predictions on the *same* rows are resampled
@@ -11,6 +11,7 @@ matrix product instead of a loop over scikit-learn calls (a test pins the figure
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,4 +106,44 @@ def compare(
         confidence=confidence,
         samples=samples,
         rows=n,
+    )
+
+
+def compare_by(
+    score: Callable[[np.ndarray], tuple[float, float]],
+    rows: int,
+    *,
+    confidence: float = 0.95,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
+) -> PairedComparison:
+    """Paired bootstrap of any metric: `score(rows)` gives (challenger, champion) on those rows, higher better.
+
+    For the AutoML tasks, whose metrics (RMSE, MAE, R2, accuracy, ROC AUC, log loss) have no matrix
+    shortcut: each resample calls `score` once. Test parts of a few thousand rows take a second or two.
+    An error metric is passed negated, so that "higher is better" holds for every metric.
+    """
+    if not 0.5 <= confidence < 1.0:
+        raise ValueError(f"confidence must be in [0.5, 1), got {confidence}")
+    if rows <= 0:
+        raise ValueError("the comparison needs at least one row")
+    rng = np.random.default_rng(seed)
+    differences = np.empty(samples)
+    for i in range(samples):
+        ours, theirs = score(rng.integers(0, rows, size=rows))
+        differences[i] = ours - theirs
+    finite = differences[np.isfinite(differences)]
+    if len(finite) == 0:
+        raise ValueError("no resample could be scored (a class missing from every resample?)")
+    challenger, champion = score(np.arange(rows))
+    return PairedComparison(
+        challenger=challenger,
+        champion=champion,
+        difference=challenger - champion,
+        low=float(np.quantile(finite, 1 - confidence)),
+        high=float(np.quantile(finite, 1 - (1 - confidence) / 2)),
+        p_value=float(np.mean(finite <= 0)),
+        confidence=confidence,
+        samples=len(finite),
+        rows=rows,
     )

@@ -57,6 +57,7 @@ class GateDecision:
     champion_score: float | None
     min_improvement: float
     comparison: PairedComparison | None = None  # the paired test on the same rows, when one ran
+    metric: str = "weighted_f1"  # what the scores are (an AutoML task gates on its own metric)
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,11 @@ class Registry:
     def _model(self) -> Any:
         return self._find("reading the registered model", self._client.get_registered_model, self.name)
 
+    def model_tags(self) -> dict[str, str]:
+        """The registered model's own tags (what an AutoML task predicts, from what); {} before it exists."""
+        model = self._model()
+        return {} if model is None else dict(model.tags)
+
     def alias(self, alias: str) -> ModelVersion | None:
         """The version behind an alias, or None when the alias (or the model) does not exist."""
         found: ModelVersion | None = self._find(
@@ -309,14 +315,23 @@ class Registry:
         )
         return version  # type: ignore[no-any-return]  # _call forwards MLflow's untyped result
 
+    def tag_model(self, tags: dict[str, str]) -> None:
+        """Set tags on the registered model (created first when it does not exist yet)."""
+        if not self.exists():
+            self._call("creating the registered model", self._client.create_registered_model, self.name)
+        for key, value in tags.items():
+            self._call("tagging the model", self._client.set_registered_model_tag, self.name, key, value)
+
     def record_decision(self, decision: GateDecision) -> None:
         """Write the gate's decision and reason as tags on the challenger version."""
+        metric = decision.metric
         tags = {
             "gate.decision": "promoted" if decision.promote else "rejected",
             "gate.reason": decision.reason,
-            "gate.challenger_weighted_f1": f"{decision.challenger_score:.6f}",
+            "gate.metric": metric,
+            f"gate.challenger_{metric}": f"{decision.challenger_score:.6f}",
             "gate.champion_version": decision.champion_version or "",
-            "gate.champion_weighted_f1": ""
+            f"gate.champion_{metric}": ""
             if decision.champion_score is None
             else f"{decision.champion_score:.6f}",
             "gate.min_improvement": str(decision.min_improvement),
@@ -324,7 +339,7 @@ class Registry:
         }
         if (c := decision.comparison) is not None:
             tags |= {
-                "gate.test": "paired bootstrap of the weighted-F1 difference",
+                "gate.test": f"paired bootstrap of the {metric} difference",
                 "gate.confidence": f"{c.confidence:g}",
                 "gate.p_value": f"{c.p_value:.4f}",
                 "gate.difference": f"{c.difference:.6f}",
@@ -486,3 +501,15 @@ def native_model_path(model_dir: Path) -> Path:
     if not found:
         raise ModelError(f"{model_dir} holds no model.joblib: not a model logged by this project")
     return found[0]
+
+
+def registered_names(client: MlflowClient, tag: str, value: str) -> list[str]:
+    """The registered models whose tag `tag` is `value`, by name; RegistryError naming the store on failure."""
+    try:
+        found = client.search_registered_models(filter_string=f"tags.{tag} = '{value}'")
+    except MlflowException as exc:
+        raise RegistryError(
+            f"the MLflow registry at {tracking.display_uri(client.tracking_uri)} failed while listing "
+            f"models: {failure_reason(exc)}"
+        ) from exc
+    return sorted(m.name for m in found)

@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import mlflow
@@ -25,6 +25,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from rakuten_mlops.errors import RegistryError
+
+if TYPE_CHECKING:
+    from rakuten_mlops.config import Settings
 
 # MLflow's own variables; a value already in the environment is kept.
 HTTP_WAITS = {
@@ -88,6 +91,26 @@ def client(uri: str, *, check: bool = True) -> MlflowClient:
     if check:
         check_store(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def use_experiment(settings: Settings, name: str) -> str:
+    """Point MLflow at the settings' store and return the experiment's id (artifacts under MLOPS_HOME locally)."""
+    bound_waits()
+    check_store(settings.tracking_uri)
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.tracking_uri)
+    try:
+        found = mlflow.get_experiment_by_name(name)
+        if found is not None:
+            return str(found.experiment_id)
+        local = not settings.tracking_uri.startswith(("http://", "https://"))
+        location = settings.artifacts_dir.as_uri() if local else None
+        return str(mlflow.create_experiment(name, artifact_location=location))
+    except MlflowException as exc:
+        raise RegistryError(
+            f"the MLflow tracking server at {display_uri(settings.tracking_uri)} cannot be used "
+            f"({_reason(exc)}); start it or fix MLFLOW_TRACKING_URI"
+        ) from exc
 
 
 UNFINISHED_FILE = "unfinished-runs.json"

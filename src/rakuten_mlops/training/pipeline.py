@@ -20,15 +20,14 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from pydantic import BaseModel
 from sklearn.metrics import f1_score
 
 from rakuten_mlops import progress, tracking
 from rakuten_mlops.config import Settings
-from rakuten_mlops.errors import DataError, RegistryError
+from rakuten_mlops.errors import DataError
 from rakuten_mlops.gate import compare
-from rakuten_mlops.registry import GateDecision, Registry, decide, failure_reason
+from rakuten_mlops.registry import GateDecision, Registry, decide
 from rakuten_mlops.training.base import Family, TrainerOptions, fit_temperature
 from rakuten_mlops.training.choices import SearchMode, TrainerName
 from rakuten_mlops.training.evaluation import EvaluationResult, evaluate, write_evaluation_artifacts
@@ -190,31 +189,11 @@ def _git_commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def use_experiment(settings: Settings) -> str:
-    """Point MLflow at the settings' store and return the experiment id (artifacts under MLOPS_HOME locally)."""
-    tracking.bound_waits()
-    tracking.check_store(settings.tracking_uri)
-    mlflow.set_tracking_uri(settings.tracking_uri)
-    mlflow.set_registry_uri(settings.tracking_uri)
-    try:
-        found = mlflow.get_experiment_by_name(EXPERIMENT)
-        if found is not None:
-            return str(found.experiment_id)
-        local = not settings.tracking_uri.startswith(("http://", "https://"))
-        location = settings.artifacts_dir.as_uri() if local else None
-        return str(mlflow.create_experiment(EXPERIMENT, artifact_location=location))
-    except MlflowException as exc:
-        raise RegistryError(
-            f"the MLflow tracking server at {tracking.display_uri(settings.tracking_uri)} cannot be used "
-            f"({failure_reason(exc)}); start it or fix MLFLOW_TRACKING_URI"
-        ) from exc
-
-
 def log_training_run(
     trained: TrainedModel, frame: pd.DataFrame, parts: dict[str, pd.DataFrame], settings: Settings
 ) -> tuple[str, str, str | None]:
     """Log everything about the run to MLflow; return (run_id, model_uri, model_id)."""
-    experiment_id = use_experiment(settings)
+    experiment_id = tracking.use_experiment(settings, EXPERIMENT)
     rows = {name: len(part) for name, part in parts.items()}
     batches = sorted({int(b) for b in frame["batch_id"].unique()})
     # A server that stops mid-run: one sentence, and the run marked FAILED (now, or at the next training).

@@ -3,9 +3,9 @@
 Each candidate is one scikit-learn `Pipeline`: a `ColumnTransformer` built from the profile's column
 types (numbers imputed, and scaled for the linear and k-NN families; categories one-hot encoded for
 those, ordinal-encoded for trees; text through TF-IDF; dates split into parts), then one estimator.
-Optuna's TPE sampler proposes the family and its parameters; each proposal is scored by k-fold
-cross-validation on the training part only, with the spec's metric, until the trial count or the
-time budget runs out. The best is refitted on the whole training part; the held-out rows are
+Every family is tried first at its defaults (whatever the budget), then Optuna's TPE sampler
+proposes the family and its parameters; each proposal is scored by k-fold cross-validation on the
+training part only, with the spec's metric, until the trial count or the time budget runs out. The best is refitted on the whole training part; the held-out rows are
 scored once, by the caller, for the gate.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,19 @@ def _text(frame: pd.DataFrame) -> np.ndarray:
     return frame.iloc[:, 0].fillna("").astype(str).to_numpy()
 
 
+DATE_PARTS = ("year", "month", "day", "weekday", "days")
+
+
+def _date_part_names(transformer: Any, columns: Any) -> np.ndarray:
+    """The names `_date_parts` gives its output columns (for the explanations' feature names)."""
+    return np.asarray([f"{column}_{part}" for column in columns for part in DATE_PARTS], dtype=object)
+
+
+def _same_names(transformer: Any, columns: Any) -> np.ndarray:
+    """One output per input column, under the same name (the text column before its TF-IDF, too)."""
+    return np.asarray(list(columns), dtype=object)
+
+
 def _date_parts(frame: pd.DataFrame) -> pd.DataFrame:
     """Dates (or date text) as year, month, day of month, day of week, and days since 1970."""
     parts = {}
@@ -95,7 +109,7 @@ def preprocessor(spec: TaskSpec, profile: TableProfile, family: str) -> ColumnTr
     numbers = by_type.get("numeric", [])
     if numbers:
         steps: list[Any] = [
-            FunctionTransformer(_numbers),
+            FunctionTransformer(_numbers, feature_names_out="one-to-one"),
             SimpleImputer(strategy="median", add_indicator=True),
         ]
         parts.append(("numbers", make_pipeline(*steps, *([StandardScaler()] if scaled else [])), numbers))
@@ -106,14 +120,29 @@ def preprocessor(spec: TaskSpec, profile: TableProfile, family: str) -> ColumnTr
             if scaled
             else OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
         )
-        parts.append(("categories", make_pipeline(FunctionTransformer(_strings), encoder), categories))
+        parts.append(
+            (
+                "categories",
+                make_pipeline(FunctionTransformer(_strings, feature_names_out="one-to-one"), encoder),
+                categories,
+            )
+        )
     for name in by_type.get("text", []):
         vocabulary = TEXT_FEATURES.get(family, 200)
         tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=vocabulary, sublinear_tf=True)
-        parts.append((f"text_{name}", make_pipeline(FunctionTransformer(_text), tfidf), [name]))
+        parts.append(
+            (
+                f"text_{name}",
+                make_pipeline(FunctionTransformer(_text, feature_names_out=_same_names), tfidf),
+                [name],
+            )
+        )
     dates = by_type.get("datetime", [])
     if dates:
-        steps = [FunctionTransformer(_date_parts), SimpleImputer(strategy="median", keep_empty_features=True)]
+        steps = [
+            FunctionTransformer(_date_parts, feature_names_out=_date_part_names),
+            SimpleImputer(strategy="median", keep_empty_features=True),
+        ]
         parts.append(("dates", make_pipeline(*steps, *([StandardScaler()] if scaled else [])), dates))
     if not parts:
         raise DataError(f"none of the features {spec.features} has a type the search can use")
@@ -233,6 +262,7 @@ def search_table(
     folds: int = 3,
     families: tuple[str, ...] = FAMILIES,
     seed: int = 0,
+    on_candidate: Callable[[TableCandidate], None] | None = None,
 ) -> TableSearchResult:
     """Search the families on `train` (features and target) by cross-validation; refit the best on it all."""
     unknown = sorted(set(families) - set(FAMILIES))
@@ -271,17 +301,26 @@ def search_table(
                 )
         except (ValueError, TypeError) as exc:
             candidates.append(TableCandidate(trial.number, params, None, time.monotonic() - began, str(exc)))
+            if on_candidate is not None:
+                on_candidate(candidates[-1])
             raise optuna.TrialPruned(str(exc)) from None
         score = float(np.mean(scores))
         candidates.append(TableCandidate(trial.number, params, score, time.monotonic() - began))
+        if on_candidate is not None:
+            on_candidate(candidates[-1])
         return score
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    # Every family once first, at its defaults: a short budget still compares them all.
+    # Every family once first, at its defaults, whatever the budget: a short one still compares them all.
+    # The budget then bounds the proposals that follow.
     for family in families:
         study.enqueue_trial({"family": family})
-    study.optimize(objective, n_trials=max_trials, timeout=budget_seconds, catch=())
+    first = min(len(families), max_trials)
+    study.optimize(objective, n_trials=first, catch=())
+    left = budget_seconds - (time.monotonic() - started)
+    if max_trials > first and left > 0:
+        study.optimize(objective, n_trials=max_trials - first, timeout=left, catch=())
     scored = [c for c in candidates if c.score is not None and math.isfinite(c.score)]
     if not scored:
         errors = "; ".join(sorted({str(c.error) for c in candidates}))[:400]

@@ -27,6 +27,7 @@ PAGES = {
         st.Page("views/dataset.py", title="Catalogue", icon=":material/database:"),
         st.Page("views/datasets.py", title="Datasets", icon=":material/table_chart:"),
         st.Page("views/training.py", title="Training", icon=":material/model_training:"),
+        st.Page("views/automl.py", title="AutoML", icon=":material/auto_awesome:"),
         st.Page("views/registry.py", title="Model registry", icon=":material/inventory_2:"),
         st.Page("views/runs.py", title="Runs", icon=":material/play_circle:"),
     ],

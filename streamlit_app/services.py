@@ -11,6 +11,7 @@ import streamlit as st
 
 from managers.api import ApiManager
 from managers.auth import AuthManager
+from managers.automl import AutoMLManager
 from managers.base import ServiceStatus, not_in_stack, probe_http
 from managers.database import DatabaseManager
 from managers.datasets import DatasetManager
@@ -32,6 +33,7 @@ from rakuten_mlops.runs.connect import prefect_url as find_prefect_url
 from rakuten_mlops.runs.events import recent_events
 from rakuten_mlops.runs.service import Runs
 from rakuten_mlops.stack.services import MARKER_ENV
+from rakuten_mlops.tables.store import DatasetStore
 
 # A down MLflow server must cost seconds, not MLflow's default minutes of retries.
 CLIENT_DEFAULTS = {
@@ -59,6 +61,7 @@ class Managers:
     kubernetes: KubernetesManager
     links: dict[str, str]
     runs: RunsManager
+    automl: AutoMLManager
 
 
 def _docker_client() -> object:
@@ -152,6 +155,12 @@ def build(settings: Settings) -> Managers:
         KubernetesManager(store, guard),
         {k: v for k, v in links.items() if v},
         runs,
+        AutoMLManager(
+            DatasetStore(engine, settings.datasets_dir, settings.dataset_max_bytes),
+            settings.tracking_uri,
+            subprocess_env(runner_env),
+            guard=guard,
+        ),
     )
 
 

@@ -20,7 +20,7 @@ from rakuten_mlops.monitoring.alerts import raise_alert
 from rakuten_mlops.serving.app import create_app
 
 # Every route that is not a read: the least role it needs. A new mutating route must be added here.
-READ_ONLY_POSTS = {"/predict", "/predict/batch", "/explain"}
+READ_ONLY_POSTS = {"/predict", "/predict/batch", "/explain", "/models/{name}/predict"}
 MATRIX = {
     ("POST", "/model/reload"): Role.OPERATOR,
     ("POST", "/feedback"): Role.OPERATOR,

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 PAGES = [
-    "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "Model registry", "Runs", "Predictions",
+    "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "AutoML", "Model registry", "Runs", "Predictions",
     "Monitoring", "Settings", "Kubernetes", "Users", "Audit",
 ]  # fmt: skip
 TITLES = {"Home": "Rakuten MLOps control room"}

@@ -26,6 +26,7 @@ PAGES = {
     "views/dataset.py": "Catalogue",
     "views/datasets.py": "Datasets",
     "views/training.py": "Training",
+    "views/automl.py": "AutoML",
     "views/registry.py": "Model registry",
     "views/runs.py": "Runs",
     "views/predictions.py": "Predictions",

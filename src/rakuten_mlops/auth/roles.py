@@ -42,6 +42,7 @@ ACTIONS: dict[str, Role] = {
     "predict": Role.VIEWER,
     "read": Role.VIEWER,
     "train": Role.OPERATOR,
+    "automl": Role.OPERATOR,
     "run_start": Role.OPERATOR,
     "run_cancel": Role.OPERATOR,
     "run_retry": Role.OPERATOR,

@@ -1,4 +1,4 @@
-"""Commands for models: `train`, `predict`, `models list|promote|rollback`."""
+"""Commands for models: `train`, `predict`, `models list|download|promote|rollback`."""
 
 from __future__ import annotations
 
@@ -32,11 +32,19 @@ models_app = typer.Typer(
 )
 
 
-def _registry() -> Registry:
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model", help="A registered model's name (an AutoML task's); the listing classifier by default."
+    ),
+]
+
+
+def _registry(name: str | None = None) -> Registry:
     from rakuten_mlops.registry import Registry  # MLflow takes 1.5 s to import: only when needed
 
     s = prepared_settings()
-    return Registry.from_uri(s.tracking_uri, s.model_name)
+    return Registry.from_uri(s.tracking_uri, name or s.model_name)
 
 
 def train_command(
@@ -114,12 +122,25 @@ def train_command(
 
 
 def predict_command(
-    input: Annotated[Path, typer.Option("--input", help="CSV with designation and description columns.")],
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input", help="CSV with designation and description columns (any table with --model)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", help="Where to write the scored CSV.")],
+    model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a file with the champion: the input's columns plus prdtypecode and confidence."""
+    """Score a file with the champion: the input's columns plus prdtypecode and confidence.
+
+    With --model, a table model's champion: the input's columns plus prediction (and confidence).
+    """
     from rakuten_mlops.scoring import ScoringResult, score_file
+
+    if model is not None and model != prepared_settings().model_name:
+        _predict_table(model, input, output, as_json)
+        return
 
     def work() -> ScoringResult:
         version, model = _registry().load_champion()
@@ -134,36 +155,93 @@ def predict_command(
     )
 
 
+def _predict_table(name: str, source: Path, target: Path, as_json: bool) -> None:
+    from rakuten_mlops.automl.served import TableModels, score_table_file
+
+    def work() -> dict[str, Any]:
+        champion = TableModels(prepared_settings().tracking_uri).champion(name)
+        return score_table_file(champion, source, target)
+
+    result = run(as_json, work)
+    emit(
+        result,
+        as_json,
+        lambda: err.print(
+            f"scored {result['rows']:,} rows with {name} v{result['model_version']} -> {target}"
+        ),
+    )
+
+
 @models_app.command("list")
-def models_list(as_json: JsonOpt = False) -> None:
+def models_list(model: ModelOpt = None, as_json: JsonOpt = False) -> None:
     """Every registered version with its aliases, test metrics and gate decision."""
-    versions = run(as_json, lambda: _registry().versions())
+    registry = run(as_json, lambda: _registry(model))
+    versions = run(as_json, registry.versions)
+    metric = (
+        run(as_json, lambda: registry.model_tags().get("metric", "weighted_f1")) if model else "weighted_f1"
+    )
 
     def human() -> None:
-        table = Table("version", "aliases", "weighted F1", "accuracy", "gate", "created")
+        second = "accuracy" if metric == "weighted_f1" else "gate"
+        table = Table(
+            "version", "aliases", metric, *([second] if second != "gate" else []), "gate", "created"
+        )
         for v in versions:
+            extra = [f"{v.metrics.get('accuracy', float('nan')):.4f}"] if second != "gate" else []
             table.add_row(
-                v.version, ", ".join(v.aliases), f"{v.metrics.get('weighted_f1', float('nan')):.4f}",
-                f"{v.metrics.get('accuracy', float('nan')):.4f}", v.tags.get("gate.decision", ""), v.created_at,
+                v.version, ", ".join(v.aliases), f"{v.metrics.get(metric, float('nan')):.4f}", *extra,
+                v.tags.get("gate.decision", ""), v.created_at,
             )  # fmt: skip
-        Console().print(table if versions else "no registered version yet; run rakuten-mlops train")
+        Console().print(table if versions else f"no registered version of {registry.name!r} yet")
 
-    payload: dict[str, Any] = {"versions": [v.__dict__ for v in versions]}
+    payload: dict[str, Any] = {"model": registry.name, "versions": [v.__dict__ for v in versions]}
     emit(payload, as_json, human)
+
+
+@models_app.command("download")
+def models_download(
+    name: Annotated[
+        str, typer.Argument(help="The registered model (models list --model, or the listing classifier).")
+    ],
+    output: Annotated[Path, typer.Option("--output", help="The folder to write the MLflow model into.")],
+    version: Annotated[
+        str | None, typer.Option("--version", help="A version; the champion by default.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Download a version as an MLflow model folder, which `mlflow models serve -m FOLDER` serves as it is."""
+
+    def work() -> dict[str, Any]:
+        from rakuten_mlops.errors import ModelError
+
+        registry = _registry(name)
+        chosen = version
+        if chosen is None:
+            champion = registry.champion()
+            if champion is None:
+                raise ModelError(
+                    f"model {name!r} has no champion; give --version (models list --model {name})"
+                )
+            chosen = str(champion.version)
+        registry.version_info(chosen)  # a clear error when the version does not exist
+        path = registry.download(chosen, output)
+        return {"model": name, "version": chosen, "path": str(path)}
+
+    result = run(as_json, work)
+    emit(result, as_json, lambda: err.print(f"{name} v{result['version']} -> {result['path']}"))
 
 
 @models_app.command("promote")
 def models_promote(
     version: Annotated[str, typer.Argument(help="The version to make champion.")],
     reason: Annotated[str, typer.Option(help="Why; recorded in the history.")] = "manual promotion",
+    model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a version the champion by hand (the previous champion stays for rollback)."""
+    arguments = {"version": version, "reason": reason, **({"model": model} if model else {})}
     run_audited_command(
-        as_json,
-        "promote",
-        {"version": version, "reason": reason},
-        lambda: _registry().promote(version, reason, action="manual"),
+        as_json, "promote", arguments, lambda: _registry(model).promote(version, reason, action="manual")
     )
     emit({"ok": True, "champion": version}, as_json, lambda: err.print(f"v{version} is now the champion"))
 
@@ -171,12 +249,12 @@ def models_promote(
 @models_app.command("rollback")
 def models_rollback(
     reason: Annotated[str, typer.Option(help="Why; recorded in the history.")] = "manual rollback",
+    model: ModelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Give the champion alias back to the previous champion."""
-    target = run_audited_command(
-        as_json, "rollback", {"reason": reason}, lambda: _registry().rollback(reason)
-    )
+    arguments = {"reason": reason, **({"model": model} if model else {})}
+    target = run_audited_command(as_json, "rollback", arguments, lambda: _registry(model).rollback(reason))
     emit(
         {"ok": True, "champion": target},
         as_json,

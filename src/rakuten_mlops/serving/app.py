@@ -36,6 +36,7 @@ from rakuten_mlops.serving.inference_log import InferenceLog, LogUnavailableErro
 from rakuten_mlops.serving.local_copy import LocalCopy
 from rakuten_mlops.serving.metrics import ApiMetrics, multiprocess_mode, route_label
 from rakuten_mlops.serving.middleware import BodyLimitMiddleware, MetricsMiddleware
+from rakuten_mlops.serving.models_routes import models_router
 from rakuten_mlops.serving.monitoring_routes import monitoring_router
 from rakuten_mlops.serving.routes import router
 from rakuten_mlops.serving.runs_routes import runs_router
@@ -206,6 +207,7 @@ def create_app(
     app.include_router(router)
     app.include_router(monitoring_router)
     app.include_router(datasets_router)
+    app.include_router(models_router)
     # Uploads of datasets may be larger than any prediction request (DATASET_MAX_MB, plus the multipart framing).
     upload_limit = {"/datasets": settings.dataset_max_bytes + 1024 * 1024}
     app.include_router(runs_router)

@@ -71,6 +71,19 @@ class ApiMetrics:
             ["prdtypecode", "model_version"],
             registry=r,
         )
+        self.table_predictions = Counter(
+            "rakuten_table_predictions_total",
+            "Records scored by the AutoML table models (POST /models/{name}/predict), by model and version.",
+            ["model", "model_version"],
+            registry=r,
+        )
+        self.table_latency = Histogram(
+            "rakuten_table_prediction_latency_seconds",
+            "Time to score one request of a table model, loading its champion included.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.latency = Histogram(
             "rakuten_prediction_latency_seconds",
             "Time to classify one request (single or batch), model work only.",

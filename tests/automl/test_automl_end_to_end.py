@@ -1,0 +1,317 @@
+"""AutoML end to end on a messy churn export and scikit-learn's diabetes table.
+
+One home for the module: the real `automl` command (CLI, JSON) on the churn file, and the task
+runner on diabetes twice (a champion, then a worse challenger). Then the registry, the real API
+on 127.0.0.1 (`/models`, records checked by column), batch scoring with `predict --model`, and the
+downloaded model served by `mlflow models serve`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from sklearn.datasets import load_diabetes
+
+from rakuten_mlops.automl.task import AutoMLResult, plan_task, run_task
+from rakuten_mlops.config import Settings, get_settings
+from rakuten_mlops.db import ensure_schema, make_engine
+from rakuten_mlops.registry import Registry
+from rakuten_mlops.tables.samples import write_messy_csv
+from rakuten_mlops.tables.store import DatasetStore
+from rakuten_mlops.testing.processes import ServiceProcess, api_command, free_port
+
+CLEARED = (
+    "DATABASE_URL",
+    "MLFLOW_TRACKING_URI",
+    "MODEL_NAME",
+    "API_URL",
+    "API_KEY",
+    "DASK_SCHEDULER_ADDRESS",
+)
+
+
+@dataclass
+class Home:
+    settings: Settings
+    env: dict[str, str]
+    folder: Path
+    churn_file: Path
+    churn_frame: pd.DataFrame
+    churn: dict
+    diabetes: AutoMLResult
+    worse: AutoMLResult
+
+
+def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "rakuten_mlops.cli", *args],
+        env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if check and done.returncode != 0:
+        raise AssertionError(f"{args} exited {done.returncode}: {done.stderr[-2000:]}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    folder = tmp_path_factory.mktemp("automl")
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env["MLOPS_HOME"] = str(folder / "mlops")
+    churn_file = folder / "churn export.csv"
+    churn_frame = write_messy_csv(churn_file, 400, seed=3)
+    done = cli(
+        env, "automl", str(churn_file), "--prompt", "predict whether a customer churns", "--budget-minutes", "0.25",
+        "--yes", "--json",
+    )  # fmt: skip
+    churn = json.loads(done.stdout)
+    with pytest.MonkeyPatch.context() as patch:
+        for name in CLEARED:
+            patch.delenv(name, raising=False)
+        patch.setenv("MLOPS_HOME", env["MLOPS_HOME"])
+        get_settings.cache_clear()
+        settings = get_settings().prepare()
+        engine = make_engine(settings.db_url)
+        ensure_schema(engine)
+        store = DatasetStore.from_settings(settings, engine)
+        table = load_diabetes(as_frame=True).frame.rename(columns={"target": "progression"})
+        table.to_csv(folder / "diabetes.csv", index=False)
+        store.add(folder / "diabetes.csv")
+        planned = plan_task(store, "diabetes", prompt="predict the disease progression")
+        diabetes = run_task(
+            settings,
+            planned,
+            budget_minutes=0.15,
+            max_trials=6,
+            families=("linear", "hist_gradient_boosting"),
+        )
+        # A challenger without the two most telling columns, from one weak family: worse on the same rows.
+        weaker = replace(planned, spec=planned.spec.model_copy(update={
+            "features": [c for c in planned.spec.features if c not in {"bmi", "s5", "bp"}]
+        }))  # fmt: skip
+        worse = run_task(settings, weaker, budget_minutes=0.1, max_trials=1, families=("knn",), explain=False)
+        yield Home(settings, env, folder, churn_file, churn_frame, churn, diabetes, worse)
+        engine.dispose()
+    get_settings.cache_clear()
+
+
+def test_the_command_reports_the_contract_and_excludes_the_leak_with_its_reason(home: Home) -> None:
+    churn = home.churn
+    assert {
+        "model_name", "version", "problem_type", "metric", "score", "promoted", "excluded_columns", "leaderboard"
+    } <= set(churn)  # fmt: skip
+    assert (churn["model_name"], churn["version"], churn["promoted"]) == ("churn-export-churned", "1", True)
+    assert (churn["problem_type"], churn["metric"], churn["target"]) == (
+        "classification",
+        "weighted_f1",
+        "churned",
+    )
+    excluded = {e["column"]: e["reason"] for e in churn["excluded_columns"]}
+    assert excluded["account_status"].startswith("leakage"), excluded
+    assert excluded["customer_id"].startswith("identifier"), excluded
+    assert "account_status" not in churn["features"] and "customer_id" not in churn["features"]
+    scores = [row["score"] for row in churn["leaderboard"] if row["score"] is not None]
+    assert len({row["family"] for row in churn["leaderboard"]}) == 5 and scores == sorted(
+        scores, reverse=True
+    )
+    # Better than always answering the majority class ("non", 80% of the rows): a real model.
+    majority_f1 = 0.8 * (2 * 0.8 / (1 + 0.8))  # weighted F1 of the constant answer: 0.71
+    assert churn["score"] > majority_f1
+    assert set(churn["importance"]) == set(churn["features"])
+
+
+def test_each_task_has_its_own_registered_model_runs_and_explanations(home: Home) -> None:
+    client = MlflowClient(home.settings.tracking_uri)
+    for name in ("churn-export-churned", "diabetes-progression"):
+        registry = Registry(client, name)
+        assert registry.champion() is not None and str(registry.champion().version) == "1"
+        assert registry.model_tags()["mlops_kind"] == "automl"
+    run = client.get_run(home.churn["run_id"])
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "explanations")}
+    assert {
+        "explanations/shap_bar.png",
+        "explanations/shap_beeswarm.png",
+        "explanations/importance.json",
+    } <= artifacts
+    nested = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+    assert len(nested) == len(home.churn["leaderboard"])
+    listed = json.loads(cli(home.env, "models", "list", "--model", "diabetes-progression", "--json").stdout)
+    assert [v["version"] for v in listed["versions"]] == ["2", "1"]
+
+
+def test_a_worse_challenger_is_not_promoted_and_says_why(home: Home) -> None:
+    better, worse = home.diabetes, home.worse
+    assert better.metric == "rmse" and worse.score > better.score  # a larger error
+    assert worse.promoted is False and "not shown better" in worse.decision
+    registry = Registry(MlflowClient(home.settings.tracking_uri), "diabetes-progression")
+    assert str(registry.champion().version) == "1"
+    tags = registry.version_info("2").tags
+    assert tags["gate.decision"] == "rejected" and tags["gate.metric"] == "rmse"
+    assert float(tags["gate.challenger_rmse"]) == pytest.approx(worse.score, rel=1e-5)
+
+
+@pytest.fixture(scope="module")
+def api(home: Home) -> Iterator[str]:
+    port = free_port()
+    server = ServiceProcess(api_command(port), home.env, home.folder / "api.log").start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_http(f"{url}/health", timeout=90)
+        yield url
+    finally:
+        server.stop()
+
+
+def _records(frame: pd.DataFrame, columns: list[str], rows: int = 5) -> list[dict]:
+    sample = frame[columns].head(rows).astype(object)
+    return json.loads(sample.to_json(orient="records"))
+
+
+def test_the_api_serves_every_task_and_names_a_bad_column(home: Home, api: str) -> None:
+    listed = httpx.get(f"{api}/models", timeout=60).json()
+    assert {m["name"]: m["version"] for m in listed["models"]} == {
+        "churn-export-churned": "1", "diabetes-progression": "1"
+    }  # fmt: skip
+    churn = home.churn
+    records = _records(home.churn_frame, churn["features"])
+    answer = httpx.post(f"{api}/models/churn-export-churned/predict", json={"records": records}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["model"], body["version"], len(body["predictions"])) == ("churn-export-churned", "1", 5)
+    first = body["predictions"][0]
+    assert first["prediction"] in {"oui", "non"} and set(first["probabilities"]) == {"oui", "non"}
+    assert first["confidence"] == pytest.approx(max(first["probabilities"].values()))
+    # A missing column, then an unknown one: 422 naming it, nothing scored.
+    missing = httpx.post(
+        f"{api}/models/churn-export-churned/predict",
+        json={"records": [{k: v for k, v in records[0].items() if k != "plan"}]}, timeout=30,
+    )  # fmt: skip
+    assert missing.status_code == 422 and missing.json()["field"] == "records[0].plan", missing.text
+    assert "'plan'" in missing.json()["detail"]
+    unknown = httpx.post(
+        f"{api}/models/churn-export-churned/predict",
+        json={"records": [{**records[0], "shoe_size": 42}]},
+        timeout=30,
+    )
+    assert unknown.status_code == 422 and "'shoe_size'" in unknown.json()["detail"]
+    assert httpx.post(f"{api}/models/nope/predict", json={"records": records}, timeout=30).status_code == 404
+    table = load_diabetes(as_frame=True).frame
+    numbers = httpx.post(
+        f"{api}/models/diabetes-progression/predict", json={"records": _records(table, home.diabetes.features, 3)}, timeout=60
+    ).json()  # fmt: skip
+    assert all(
+        isinstance(p["prediction"], float) and p.get("confidence") is None for p in numbers["predictions"]
+    )
+    metrics = httpx.get(f"{api}/metrics", timeout=30).text
+    assert 'rakuten_table_predictions_total{model="churn-export-churned",model_version="1"} 5.0' in metrics
+
+
+def test_batch_scoring_keeps_every_row_in_order_with_prediction_and_confidence(home: Home) -> None:
+    output = home.folder / "scored.csv"
+    done = cli(home.env, "predict", "--model", "churn-export-churned", "--input", str(home.churn_file),
+               "--output", str(output), "--json")  # fmt: skip
+    assert json.loads(done.stdout)["rows"] == len(home.churn_frame)
+    scored = pd.read_csv(output, dtype=str, keep_default_na=False)
+    assert list(scored.columns) == [*home.churn_frame.columns, "prediction", "confidence"]
+    assert scored["customer_id"].tolist() == home.churn_frame["customer_id"].tolist()
+    assert set(scored["prediction"]) <= {"oui", "non"}
+    assert ((scored["confidence"].astype(float) >= 0.5) & (scored["confidence"].astype(float) <= 1)).all()
+    # A file without a column the model reads: named, and nothing written.
+    thin = home.folder / "thin.csv"
+    home.churn_frame.drop(columns=["plan"]).to_csv(thin, index=False)
+    refused = cli(home.env, "predict", "--model", "churn-export-churned", "--input", str(thin),
+                  "--output", str(home.folder / "never.csv"), check=False)  # fmt: skip
+    assert refused.returncode == 1 and "column 'plan'" in refused.stderr and "thin.csv" in refused.stderr
+    assert not (home.folder / "never.csv").exists()
+
+
+def test_the_downloaded_model_serves_with_mlflow_models_serve(home: Home) -> None:
+    target = home.folder / "download"
+    done = json.loads(
+        cli(home.env, "models", "download", "diabetes-progression", "--output", str(target), "--json").stdout
+    )
+    assert done["version"] == "1"
+    folder = Path(done["path"])
+    assert (folder / "MLmodel").is_file()
+    port = free_port()
+    bin_folder = Path(sys.executable).parent  # `mlflow models serve` starts the uvicorn found on PATH
+    env = {**home.env, "PATH": f"{bin_folder}{os.pathsep}{home.env.get('PATH', '')}"}
+    server = ServiceProcess(
+        [str(bin_folder / "mlflow"), "models", "serve", "-m", str(folder), "-h", "127.0.0.1", "-p", str(port),
+         "--env-manager", "local"],
+        env, home.folder / "mlflow-serve.log",
+    ).start()  # fmt: skip
+    try:
+        server.wait_http(f"http://127.0.0.1:{port}/ping", timeout=120)
+        table = load_diabetes(as_frame=True).frame
+        rows = _records(table, home.diabetes.features, 4)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/invocations", json={"dataframe_records": rows}, timeout=60
+        )
+        assert answer.status_code == 200, answer.text
+        served = np.asarray(answer.json()["predictions"], dtype=float)
+        registry = Registry(MlflowClient(home.settings.tracking_uri), "diabetes-progression")
+        from rakuten_mlops.automl.task import load_version
+
+        expected = load_version(registry, "1").predict(pd.DataFrame(rows))
+        np.testing.assert_allclose(served, expected, rtol=1e-9)
+    finally:
+        server.stop()
+
+
+def test_the_automl_page_reads_a_french_task_runs_it_and_explains_a_champions_row(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+    from tests.ui.helpers import APP_DIR, UI_VARS
+
+    for name in UI_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLOPS_HOME", home.env["MLOPS_HOME"])
+    closed = f"http://127.0.0.1:{free_port()}"
+    for name in ("API_URL", "PROMETHEUS_URL", "GRAFANA_URL"):
+        monkeypatch.setenv(name, closed)
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP_DIR / "Home.py"), default_timeout=120).run()
+    at = at.switch_page("views/automl.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key="automl-dataset").set_value("diabetes").run()
+    at.text_input(key="automl-prompt").input("prédire la progression de la maladie").run()
+    at.button(key="automl-plan").click().run()
+    assert any("`progression`" in md.value and "diabetes-progression" in md.value for md in at.markdown)
+    at.slider(key="automl-budget").set_value(0.5).run()
+    at.button(key="automl-start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and not any(
+        "COMPLETED" in md.value or "FAILED" in md.value for md in at.markdown
+    ):
+        time.sleep(3)
+        at.run()
+    assert any("**COMPLETED**" in md.value for md in at.markdown), [md.value for md in at.markdown]
+    assert any("**diabetes-progression** v3" in s.value for s in at.success), [s.value for s in at.success]
+    # The models side: the churn task's champion, its search, its SHAP plots, one row explained, the download.
+    at.selectbox(key="automl-model").set_value("churn-export-churned").run()
+    assert {m.label: m.value for m in at.metric}["Champion version"] == "1"
+    assert len(at.get("imgs")) >= 1 or len(at.get("image")) >= 1
+    at.button(key="automl-explain").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(md.value.startswith("Prediction: **") for md in at.markdown), [md.value for md in at.markdown]
+    assert len(at.get("plotly_chart")) >= 2  # the leaderboard and the row's contributions
+    at.button(key="automl-pack").click().run()
+    assert at.get("download_button"), "the packed model is offered for download"
+    st.cache_resource.clear()
+    get_settings.cache_clear()

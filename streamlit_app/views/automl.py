@@ -80,7 +80,7 @@ with new_tab:
                     key="automl-bring-back",
                     help="Excluded columns to use after all.",
                 )
-                budget = st.slider("Budget (minutes)", 0.5, 30.0, 2.0, 0.5, key="automl-budget")
+                budget = st.slider("Budget (minutes)", 0.25, 30.0, 2.0, 0.25, key="automl-budget")
                 edited = attempt(
                     "Checking the task", m.automl.edit, planned, metric=metric, exclude=kept_out, include=back
                 )

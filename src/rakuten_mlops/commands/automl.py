@@ -56,6 +56,12 @@ def automl_command(
     budget_minutes: Annotated[
         float, typer.Option("--budget-minutes", min=0.05, help="Time for the search.")
     ] = 2.0,
+    max_trials: Annotated[
+        int,
+        typer.Option(
+            "--max-trials", min=1, help="At most this many candidates (every family's defaults come first)."
+        ),
+    ] = 200,
     exclude: Annotated[
         list[str] | None, typer.Option("--exclude", help="Leave a column out (repeat).")
     ] = None,
@@ -97,7 +103,7 @@ def automl_command(
         # Each finished candidate is a line on stderr (the control room follows them), besides the bar.
         with progress_bar(not as_json):
             return run_task(
-                prepared_settings(), planned, budget_minutes=budget_minutes, promote=promote,
+                prepared_settings(), planned, budget_minutes=budget_minutes, max_trials=max_trials, promote=promote,
                 say=lambda line: err.print(line, highlight=False, markup=False),
             )  # fmt: skip
 

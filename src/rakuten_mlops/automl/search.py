@@ -3,8 +3,8 @@
 Each candidate is one scikit-learn `Pipeline`: a `ColumnTransformer` built from the profile's column
 types (numbers imputed, and scaled for the linear and k-NN families; categories one-hot encoded for
 those, ordinal-encoded for trees; text through TF-IDF; dates split into parts), then one estimator.
-Every family is tried first at its defaults (whatever the budget), then Optuna's TPE sampler
-proposes the family and its parameters; each proposal is scored by k-fold cross-validation on the
+Every family is tried first at its defaults, then Optuna's TPE sampler proposes the family and
+its parameters; each proposal is scored by k-fold cross-validation on the
 training part only, with the spec's metric, until the trial count or the time budget runs out. The best is refitted on the whole training part; the held-out rows are
 scored once, by the caller, for the gate.
 """
@@ -238,6 +238,7 @@ class TableSearchResult:
     seconds: float
     folds: int
     leaderboard: list[dict[str, Any]] = field(default_factory=list)
+    untried: list[str] = field(default_factory=list)  # families the budget ran out before
 
 
 def _folds(spec: TaskSpec, y: pd.Series, folds: int, seed: int) -> KFold | StratifiedKFold:
@@ -312,15 +313,11 @@ def search_table(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    # Every family once first, at its defaults, whatever the budget: a short one still compares them all.
-    # The budget then bounds the proposals that follow.
+    # Every family once first, at its defaults, so that a short budget compares them before tuning any.
+    # The budget bounds everything: a family it leaves untried is named in the result.
     for family in families:
         study.enqueue_trial({"family": family})
-    first = min(len(families), max_trials)
-    study.optimize(objective, n_trials=first, catch=())
-    left = budget_seconds - (time.monotonic() - started)
-    if max_trials > first and left > 0:
-        study.optimize(objective, n_trials=max_trials - first, timeout=left, catch=())
+    study.optimize(objective, n_trials=max_trials, timeout=budget_seconds, catch=())
     scored = [c for c in candidates if c.score is not None and math.isfinite(c.score)]
     if not scored:
         errors = "; ".join(sorted({str(c.error) for c in candidates}))[:400]
@@ -334,6 +331,14 @@ def search_table(
          "params": {k: v for k, v in c.params.items() if k != "family"}, "error": c.error}
         for c in sorted(candidates, key=lambda c: -math.inf if c.score is None else -c.score)
     ]  # fmt: skip
+    untried = [f for f in families if f not in {c.params["family"] for c in candidates}]
     return TableSearchResult(
-        spec.metric, candidates, winner, model, time.monotonic() - started, splitter.get_n_splits(), board
+        spec.metric,
+        candidates,
+        winner,
+        model,
+        time.monotonic() - started,
+        splitter.get_n_splits(),
+        board,
+        untried,
     )

@@ -85,6 +85,7 @@ class AutoMLResult(BaseModel):
     target: str
     features: list[str]
     winner: dict[str, Any]
+    untried_families: list[str] = Field(default_factory=list)  # the budget ran out before them
     rows: dict[str, int]
     importance: dict[str, float] = Field(default_factory=dict)
     run_id: str
@@ -347,6 +348,8 @@ def run_task(
         max_trials=max_trials, families=families, seed=seed, on_candidate=candidate_done,
     )  # fmt: skip
     progress.report("search", len(result.candidates), len(result.candidates))
+    if result.untried:
+        tell(f"the budget ran out before these families were tried: {', '.join(result.untried)}")
     model, x_test = result.model, test[spec.features]
     answers = answers_of(model, x_test)
     truth = truth_of(spec, test)
@@ -440,6 +443,7 @@ def run_task(
         target=spec.target,
         features=spec.features,
         winner=winner,
+        untried_families=result.untried,
         rows={"train": len(train), "test": len(test)},
         importance=global_explanation.importance if global_explanation is not None else {},
         run_id=run_id,

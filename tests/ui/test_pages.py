@@ -423,6 +423,7 @@ def test_training_starts_the_pipeline_and_follows_it_to_a_new_version(trained: P
 
     at = open_page("views/training.py")
     at.selectbox[1].set_value("cpu")
+    at.selectbox[2].set_value("off")  # the fixed trainer: the page's parameters reach the flow, in seconds
     at.checkbox[0].uncheck()
     at.button[0].click().run()
     assert_no_traceback(at)
@@ -433,6 +434,7 @@ def test_training_starts_the_pipeline_and_follows_it_to_a_new_version(trained: P
     assert finished is not None and finished.state == "COMPLETED", managers().flows.logs(run_id)
     assert finished.result is not None and finished.result["model_version"] == "3"
     assert finished.result["promoted"] is False  # --no-promote: the champion stays
+    assert finished.result["search"] == "off" and finished.result["winner"] is None
     at.run()
     assert any("COMPLETED" in md.value for md in at.markdown)
     assert at.session_state["training_run_finished"] == run_id  # no more polling once finished

@@ -93,19 +93,25 @@ def compare(
         flat = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
         counts = np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float32)
         differences.append(_weighted_f1(counts, *ours) - _weighted_f1(counts, *theirs))
-    diff = np.concatenate(differences)
     score_a = float(f1_score(y, a, average="weighted", zero_division=0))
     score_b = float(f1_score(y, b, average="weighted", zero_division=0))
+    return _summary(score_a, score_b, np.concatenate(differences), confidence, n)
+
+
+def _summary(
+    challenger: float, champion: float, differences: np.ndarray, confidence: float, rows: int
+) -> PairedComparison:
+    """The comparison from both full-sample scores and the resampled differences."""
     return PairedComparison(
-        challenger=score_a,
-        champion=score_b,
-        difference=score_a - score_b,
-        low=float(np.quantile(diff, 1 - confidence)),
-        high=float(np.quantile(diff, 1 - (1 - confidence) / 2)),
-        p_value=float(np.mean(diff <= 0)),
+        challenger=challenger,
+        champion=champion,
+        difference=challenger - champion,
+        low=float(np.quantile(differences, 1 - confidence)),
+        high=float(np.quantile(differences, 1 - (1 - confidence) / 2)),
+        p_value=float(np.mean(differences <= 0)),
         confidence=confidence,
-        samples=samples,
-        rows=n,
+        samples=len(differences),
+        rows=rows,
     )
 
 
@@ -136,14 +142,4 @@ def compare_by(
     if len(finite) == 0:
         raise ValueError("no resample could be scored (a class missing from every resample?)")
     challenger, champion = score(np.arange(rows))
-    return PairedComparison(
-        challenger=challenger,
-        champion=champion,
-        difference=challenger - champion,
-        low=float(np.quantile(finite, 1 - confidence)),
-        high=float(np.quantile(finite, 1 - (1 - confidence) / 2)),
-        p_value=float(np.mean(finite <= 0)),
-        confidence=confidence,
-        samples=len(finite),
-        rows=rows,
-    )
+    return _summary(challenger, champion, finite, confidence, rows)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -356,6 +356,17 @@ class Registry:
                 key,
                 value,
             )
+
+    def apply(self, decision: GateDecision, promote: bool = True) -> GateDecision:
+        """Record the gate's decision on the challenger and promote it when it won (and `promote` allows)."""
+        if not promote:
+            decision = replace(
+                decision, promote=False, reason=f"promotion disabled (--no-promote); {decision.reason}"
+            )
+        self.record_decision(decision)
+        if decision.promote:
+            self.promote(decision.challenger_version, decision.reason)
+        return decision
 
     def promote(self, version: str, reason: str, action: str = "promote") -> None:
         """Make `version` the champion and record the event (the old champion stays for rollback)."""

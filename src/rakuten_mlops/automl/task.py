@@ -184,7 +184,6 @@ def gate(
     seed: int = 0,
 ) -> GateDecision:
     """Compare the challenger with the champion on the same held-out rows; promote one shown better."""
-    from dataclasses import replace
 
     from rakuten_mlops.registry import GateDecision
 
@@ -237,14 +236,7 @@ def gate(
                 comparison,
                 spec.metric,
             )
-    if not promote:
-        decision = replace(
-            decision, promote=False, reason=f"promotion disabled (--no-promote); {decision.reason}"
-        )
-    registry.record_decision(decision)
-    if decision.promote:
-        registry.promote(version, decision.reason)
-    return decision
+    return registry.apply(decision, promote)
 
 
 TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "rakuten_mlops.automl.")

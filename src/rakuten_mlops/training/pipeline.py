@@ -13,7 +13,7 @@ import json
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -275,11 +275,4 @@ def gate_and_promote(
             min_improvement,
             comparison,
         )
-    if not promote:
-        decision = replace(
-            decision, promote=False, reason=f"promotion disabled (--no-promote); {decision.reason}"
-        )
-    registry.record_decision(decision)
-    if decision.promote:
-        registry.promote(version, decision.reason)
-    return decision
+    return registry.apply(decision, promote)

@@ -74,7 +74,12 @@ def plain(train: pd.DataFrame, test: pd.DataFrame, target: str, problem: str) ->
     from sklearn.preprocessing import OrdinalEncoder
 
     features = [c for c in train.columns if c != target]
-    categorical = [c for c in features if train[c].dtype == object or train[c].dtype == bool]
+    # Text of any kind (object, or pandas' string dtype) and booleans are the categoricals here.
+    categorical = [
+        c for c in features
+        if pd.api.types.is_object_dtype(train[c]) or pd.api.types.is_string_dtype(train[c])
+        or pd.api.types.is_bool_dtype(train[c])
+    ]  # fmt: skip
     columns = ColumnTransformer(
         [("categories", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical)],
         remainder="passthrough",
@@ -152,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in [t.strip() for t in args.tables.split(",") if t.strip()]:
         frame, target = load_table(name, args.debian_rows, args.seed)
-        classes = frame[target].dtype == object
+        classes = not pd.api.types.is_numeric_dtype(frame[target])
         train, test = train_test_split(
             frame, test_size=0.2, random_state=args.seed, stratify=frame[target] if classes else None
         )

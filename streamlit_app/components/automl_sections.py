@@ -6,16 +6,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from components.status import attempt
+from components.status import attempt, state_icon
 from managers.automl import AutoMLManager, AutoMLRun
 from rakuten_mlops.automl.served import TableModel
 
 
 def search_section(run: AutoMLRun) -> None:
     """A search's state; once it ended, the model it registered and the gate's decision."""
-    icon = {"COMPLETED": ":material/check_circle:", "FAILED": ":material/error:"}.get(
-        run.state, ":material/sync:"
-    )
+    icon = state_icon(run.state)
     st.markdown(f"{icon} **{run.state}** · `{run.dataset}` · target `{run.target}`")
     if run.error:
         st.error(run.error, icon=":material/error:")

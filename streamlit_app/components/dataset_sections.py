@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from components import dataset_charts
+from components.status import state_icon
 from managers.datasets import PreprocessRun
 from rakuten_mlops.tables.models import TableProfile
 from rakuten_mlops.tables.records import DatasetDetail
@@ -78,9 +79,7 @@ def suggestions_section(suggestions: Suggestions) -> list[str]:
 
 def run_section(run: PreprocessRun) -> None:
     """A preprocessing run's state, its structured log lines so far, and the log as downloads."""
-    icon = {"COMPLETED": ":material/check_circle:", "FAILED": ":material/error:"}.get(
-        run.state, ":material/sync:"
-    )
+    icon = state_icon(run.state)
     st.markdown(f"{icon} **{run.state}** · `{run.dataset}` · target `{run.target}` · {len(run.steps)} steps")
     if run.error:
         st.error(run.error, icon=":material/error:")

@@ -15,6 +15,14 @@ T = TypeVar("T")
 log = logging.getLogger("control-room")
 
 
+STATE_ICONS = {"COMPLETED": ":material/check_circle:", "FAILED": ":material/error:"}
+
+
+def state_icon(state: str) -> str:
+    """The icon of a run's state: done, failed, or still going."""
+    return STATE_ICONS.get(state, ":material/sync:")
+
+
 def attempt(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
     """Call a manager; on failure show what failed and why, and return None."""
     try:

@@ -27,7 +27,7 @@ from managers.local_runs import Children, last_json
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.automl.explain import Explainer, RowExplanation
 from rakuten_mlops.automl.served import TableModel, TableModels
-from rakuten_mlops.automl.spec import edit_spec
+from rakuten_mlops.automl.spec import default_exclusions, edit_spec
 from rakuten_mlops.automl.task import PlannedTask, plan_task
 from rakuten_mlops.errors import DataError
 from rakuten_mlops.registry import Registry, VersionInfo
@@ -97,15 +97,15 @@ class AutoMLManager:
     def _start(self, planned: PlannedTask, budget_minutes: float) -> AutoMLRun:
         spec = planned.spec
         run_id = uuid.uuid4().hex
-        default = plan_task(self._store, planned.dataset, target=spec.target).spec
+        default = set(default_exclusions(planned.profile, spec.target))
         excluded = {e.column for e in spec.excluded}
         arguments = [
             "automl", planned.dataset, "--target", spec.target, "--metric", spec.metric,
             "--budget-minutes", f"{budget_minutes:g}", "--yes", "--json",
         ]  # fmt: skip
-        for column in sorted(excluded - {e.column for e in default.excluded}):
+        for column in sorted(excluded - default):
             arguments += ["--exclude", column]
-        for column in sorted({e.column for e in default.excluded} - excluded):
+        for column in sorted(default - excluded):
             arguments += ["--include", column]
         run = AutoMLRun(run_id, planned.dataset, spec.target, datetime.now(UTC))
         output = self._store.root / "logs" / f"automl-{run_id}.out"

@@ -8,6 +8,7 @@ import streamlit as st
 from components.auth import current_user, explain_refusal, permission
 from components.automl_sections import champion_section, search_section
 from components.status import attempt
+from managers.automl import AutoMLRun
 from rakuten_mlops.automl.spec import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from services import managers
 
@@ -99,15 +100,15 @@ with new_tab:
                     if run is not None:
                         st.session_state["automl-run"] = run.id
 
-        def show_run(run_id: str) -> None:
+        def show_run(run_id: str) -> AutoMLRun | None:
             run = attempt("Reading the search", m.automl.run, run_id)
             if run is not None:
                 search_section(run)
+            return run
 
         @st.fragment(run_every=2)
         def follow(run_id: str) -> None:
-            show_run(run_id)
-            run = attempt("Reading the search", m.automl.run, run_id)
+            run = show_run(run_id)
             if run is not None and run.final:
                 st.session_state["automl-finished"] = run_id
                 st.rerun()

@@ -281,6 +281,15 @@ def _pick_target(profile: TableProfile, intent: PromptIntent | None, target: str
     return profile.target.column, profile.target.reason
 
 
+def default_exclusions(profile: TableProfile, target: str) -> dict[str, str]:
+    """The columns left out unless the user brings them back (the profile's leaks, identifiers, constants)."""
+    excluded: dict[str, str] = {}
+    for warning in profile.warnings:
+        if warning.kind in EXCLUDED_BY_DEFAULT and warning.column and warning.column != target:
+            excluded.setdefault(warning.column, f"{warning.kind}: {warning.message}")
+    return excluded
+
+
 def build_spec(
     profile: TableProfile,
     *,
@@ -299,10 +308,7 @@ def build_spec(
     column = profile.column(chosen)
     if intent is not None and intent.hint is not None and column.type == "numeric":
         problem = intent.hint  # "how much" on a number of few values, "whether" on a 0/1 column
-    excluded: dict[str, str] = {}
-    for warning in profile.warnings:
-        if warning.kind in EXCLUDED_BY_DEFAULT and warning.column and warning.column != chosen:
-            excluded.setdefault(warning.column, f"{warning.kind}: {warning.message}")
+    excluded = default_exclusions(profile, chosen)
     for mention in intent.excluded if intent is not None else []:
         excluded.setdefault(mention.column, f"excluded by the prompt ({mention.words!r})")
     features = [c.name for c in profile.columns if c.name != chosen and c.name not in excluded]

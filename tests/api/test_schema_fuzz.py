@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 from rakuten_mlops.config import Settings
 from rakuten_mlops.serving.app import create_app
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 15
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from rakuten_mlops.config import Settings
 from rakuten_mlops.data.ingestion import ingest_sample
 from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.training.choices import SearchMode
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -33,7 +34,7 @@ def test_pipeline_promotes_then_respects_no_promote(
     assert first.promoted and first.champion_version == first.model_version == "1"
     assert 0.4 < first.metrics["weighted_f1"] <= 1.0
     assert first.rows["train"] + first.rows["validation"] + first.rows["test"] == 3_000
-    second = training_pipeline(promote=False)
+    second = training_pipeline(promote=False, search=SearchMode.OFF)  # the search is checked above
     assert not second.promoted and "promotion disabled" in second.decision
     registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
     assert str(registry.champion().version) == "1"  # type: ignore[union-attr]

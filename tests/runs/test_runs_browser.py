@@ -55,6 +55,8 @@ def runs_room(runs_stack: RunsStack, tmp_path_factory: pytest.TempPathFactory) -
 def test_a_user_starts_a_run_watches_its_logs_live_cancels_it_retries_it_and_moves_the_daily_check(
     runs_room: str, browser: object, runs_stack: RunsStack, tmp_path: Path
 ) -> None:
+    from playwright.sync_api import expect  # the browser fixture has required it
+
     context = browser.new_context(viewport={"width": 1440, "height": 2200})  # type: ignore[attr-defined]
     page = context.new_page()
     page.goto(runs_room)
@@ -64,8 +66,12 @@ def test_a_user_starts_a_run_watches_its_logs_live_cancels_it_retries_it_and_mov
     page.get_by_text("Start a run").click()
     page.get_by_label("Deployment").first.click()
     page.get_by_role("option", name="long-work/test").click()
-    page.wait_for_selector(IDLE, timeout=60_000)
+    # The click's rerun may not have begun yet, so the page looks idle with the previous
+    # deployment's box still on it: wait for the chosen one's own defaults, then for the old box to go.
     box = page.get_by_label("Parameters (JSON)")
+    box.filter(has_text='"seconds"').wait_for(timeout=60_000)
+    expect(box).to_have_count(1, timeout=60_000)
+    page.wait_for_selector(IDLE, timeout=60_000)
     box.fill('{"seconds": 120, "every": 0.3}')
     box.press("Control+Enter")  # a text area's value reaches the app when committed
     page.wait_for_selector(IDLE, timeout=60_000)

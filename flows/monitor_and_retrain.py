@@ -8,7 +8,7 @@ promotes a model that scores worse than the champion on the same held-out rows.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
@@ -18,6 +18,7 @@ from flows.ingest import retry_on_database_error
 from flows.pipeline_flow import training_pipeline
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import ensure_schema, get_engine
+from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.monitoring.retraining import (
     AccuracyCheck,
     RetrainDecision,
@@ -37,6 +38,11 @@ from rakuten_mlops.training.choices import TrainerName
 __all__ = ["MonitorSummary", "monitor_and_retrain"]
 
 
+def _table_verdict(check: dict[str, Any]) -> str:
+    verdict = "drift detected" if check["drift_detected"] else "no drift"
+    return f"{verdict} in {check['current_rows']} records ({check['drift_share']:.0%} of columns drifted)"
+
+
 def _registry(settings: Settings) -> Registry:
     return Registry.from_uri(settings.tracking_uri, settings.model_name)
 
@@ -50,6 +56,19 @@ def check_drift_task(window: int, since_hours: float | None, threshold: float) -
     return check_champion(
         engine, _registry(settings), settings, window=window, since_hours=since_hours, threshold=threshold
     )
+
+
+@task(cache_policy=NONE)
+def check_table_models_task(threshold: float) -> dict[str, dict[str, Any]]:
+    """Each AutoML table model's drift on the records the API scored for it (no retraining)."""
+    from rakuten_mlops.automl.drift import check_every_table_model
+
+    settings = get_settings()
+    try:
+        return check_every_table_model(settings, get_engine(settings.db_url), threshold=threshold)
+    except MlopsError as exc:  # the registry is down: the listing classifier's check still runs
+        get_run_logger().warning("the table models were not checked: %s", exc)
+        return {}
 
 
 @task(cache_policy=NONE)
@@ -122,12 +141,18 @@ def monitor_and_retrain(
     window = settings.drift_window if window is None else window
     threshold = settings.drift_threshold if threshold is None else threshold
     logger = get_run_logger()
+    tables = check_table_models_task(threshold)
+    for name, table in tables.items():
+        logger.info("table model %s: %s", name, table.get("skipped") or _table_verdict(table))
     check = check_drift_task(window, since_hours, threshold)
     if isinstance(check, NothingToCheck):
         logger.info(check.reason)
-        return MonitorSummary.skipped(check.reason, check.champion, threshold)
+        skipped = MonitorSummary.skipped(check.reason, check.champion, threshold).with_tables(tables)
+        if skipped.alerts_raised:
+            deliver_alerts_task()
+        return skipped
     accuracy, accuracy_alert = check_accuracy_task(check.model_version)
-    summary = MonitorSummary.of_check(check, accuracy).alerted(accuracy_alert)
+    summary = MonitorSummary.of_check(check, accuracy).alerted(accuracy_alert).with_tables(tables)
     if check.result.drift_detected:
         summary.alerted(alert_on_drift(check))
     decision = decide(check, retrain)

@@ -160,6 +160,7 @@ def build(settings: Settings) -> Managers:
             settings.tracking_uri,
             subprocess_env(runner_env),
             guard=guard,
+            settings=settings,
         ),
     )
 

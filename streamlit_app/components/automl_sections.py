@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from components.auth import current_user
 from components.status import attempt, state_icon
 from managers.automl import AutoMLManager, AutoMLRun
 from rakuten_mlops.automl.served import TableModel
@@ -79,6 +80,7 @@ def champion_section(manager: AutoMLManager, name: str, champion: TableModel) ->
                     title=f"From the base {explained.base_value:.4g} to {explained.model_output:.4g} ({explained.output})",
                 )  # fmt: skip
                 st.plotly_chart(waterfall, key="automl-waterfall")
+    drift_section(manager, name)
     if st.button("Pack the champion for download", key="automl-pack", icon=":material/inventory:"):
         st.session_state["automl-archive"] = (
             name,
@@ -92,3 +94,38 @@ def champion_section(manager: AutoMLManager, name: str, champion: TableModel) ->
             "application/zip", key="automl-download", icon=":material/download:",
             help="Unzip, then `mlflow models serve -m FOLDER --env-manager local` serves it as it is.",
         )  # fmt: skip
+
+
+def drift_section(manager: AutoMLManager, name: str) -> None:
+    """The drift of the records the API scored for this model: each check's share, the newest one's columns."""
+    st.subheader("Drift of the records sent to it")
+    if st.button("Check drift now", key="automl-drift-check", icon=":material/query_stats:"):
+        check = attempt("Checking drift", manager.check_drift, name, actor=current_user())
+        if check is not None:
+            verdict = "drift detected" if check.result.drift_detected else "no drift"
+            st.toast(f"{name}: {verdict} ({check.result.drift_share:.0%} of columns)")
+    reports = attempt("Reading the drift checks", manager.drift_reports, name) or []
+    if not reports:
+        st.caption(
+            "No check yet: the daily monitoring (or the button) compares the newest records the API "
+            "scored for this model with its held-out reference, once it has scored 100."
+        )
+        return
+    history = pd.DataFrame(
+        [{"checked": r.created_at, "drifted share": r.drift_share, "version": r.model_version,
+          "records": r.current_rows, "drift": r.drift_detected} for r in reversed(reports)]
+    )  # fmt: skip
+    figure = px.line(
+        history, x="checked", y="drifted share", markers=True, hover_data=["version", "records"],
+        title="Share of columns that drifted, per check", range_y=[0, 1],
+    )  # fmt: skip
+    figure.add_hline(y=reports[0].threshold, line_dash="dot", annotation_text="threshold")
+    st.plotly_chart(figure, key="automl-drift-history")
+    newest = reports[0]
+    icon = ":material/warning:" if newest.drift_detected else ":material/check_circle:"
+    moved = ", ".join(newest.drifted_features) or "none"
+    st.markdown(
+        f"{icon} Newest check, v{newest.model_version}: **{'drift' if newest.drift_detected else 'no drift'}** "
+        f"in {newest.current_rows:,} records, {newest.drift_share:.0%} of columns (moved: {moved})"
+    )
+    st.caption(newest.window_description)

@@ -3,7 +3,7 @@
 The spec is read in this process (the profile is cached by the store), shown, edited and confirmed;
 the search runs as the real command in a child process, whose output the page follows. The models
 side reads the registry: each task's champion, its SHAP plots and leaderboard from its MLflow run,
-one row explained, and the model folder as a zip to download.
+one row explained, the drift of the records the API was sent, and the model folder as a zip.
 """
 
 from __future__ import annotations
@@ -25,11 +25,14 @@ import pandas as pd
 from managers.guard import Guard
 from managers.local_runs import Children, last_json
 from rakuten_mlops.auth.roles import Principal
+from rakuten_mlops.automl.drift import TableDriftCheck, check_table_drift
 from rakuten_mlops.automl.explain import Explainer, RowExplanation
 from rakuten_mlops.automl.served import TableModel, TableModels
 from rakuten_mlops.automl.spec import default_exclusions, edit_spec
 from rakuten_mlops.automl.task import PlannedTask, plan_task
+from rakuten_mlops.config import Settings
 from rakuten_mlops.errors import DataError
+from rakuten_mlops.monitoring.store import StoredDriftReport, recent_drift
 from rakuten_mlops.registry import Registry, VersionInfo
 from rakuten_mlops.tables.store import DatasetStore
 
@@ -62,8 +65,10 @@ class AutoMLManager:
         env: Mapping[str, str],
         command: Sequence[str] | None = None,
         guard: Guard | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._store = store
+        self._settings = settings  # where drift checks find the API and keep their reports
         self._models = TableModels(tracking_uri, check_seconds=0.0)
         self._tracking_uri = tracking_uri
         self._command = list(command or [sys.executable, "-m", "rakuten_mlops.cli"])
@@ -181,6 +186,22 @@ class AutoMLManager:
         answer = model.predict(frame)[0]
         background = self.reference(name, model.version)[model.columns]
         return answer, Explainer(model.pipeline, background).explain_row(frame)
+
+    def drift_reports(self, name: str, limit: int = 30) -> list[StoredDriftReport]:
+        """The drift checks of a table model, newest first."""
+        return recent_drift(self._store.engine, limit, model=name)
+
+    def check_drift(self, name: str, *, actor: Principal) -> TableDriftCheck:
+        """Check the records the API scored for `name` against its champion's reference now (operator)."""
+        if self._settings is None:
+            raise DataError("this control room was started without settings, so it cannot check drift")
+        settings = self._settings
+        return self._guard.run(
+            actor,
+            "drift_check",
+            {"model": name},
+            lambda: check_table_drift(settings, self._store.engine, name, report_dir=settings.reports_dir),
+        )
 
     def download_zip(self, name: str, version: str) -> bytes:
         """The version's MLflow model folder as a zip (`mlflow models serve -m FOLDER` serves it)."""

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from rakuten_mlops.db.models import Prediction
+from rakuten_mlops.db.models import Prediction, TablePrediction
 from rakuten_mlops.serving.inference_log import InferenceLog, LogUnavailableError
 from rakuten_mlops.serving.log_writer import Writer, import_spool_files, insert_predictions
-from rakuten_mlops.serving.outbox import LoggedRequest, Outbox
+from rakuten_mlops.serving.outbox import LoggedRequest, LoggedTableRequest, Outbox
 
 
 def request(prefix: str, count: int, at: datetime | None = None, **texts: str | None) -> LoggedRequest:
@@ -76,6 +76,32 @@ def test_rows_copied_twice_are_stored_once(engine: Engine, tmp_path: Path) -> No
     insert_predictions(engine, requests)  # a writer killed here, before forgetting them...
     drain(engine, outbox)  # ...and the next writer copies them again
     assert stored(engine) == (50, 50)
+
+
+def test_table_model_rows_share_the_outbox_and_land_in_their_own_table_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    served = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    table = LoggedTableRequest(
+        served, "churn-export-churned", "2", 4.0, ["t-0", "t-1"],
+        ['{"plan": "pro", "note": "nul\\u0000"}', '{"plan": null}'], ["oui", "non"], [0.9, None],
+    )  # fmt: skip
+    outbox = Outbox(tmp_path / "spool")
+    outbox.append([request("l", 3, served), table])  # one group commit, both kinds
+    assert outbox.backlog() == (5, served)
+    _, requests = outbox.next_batch(1_000)
+    assert requests[1] == table
+    insert_predictions(engine, requests)  # a writer killed before forgetting them, then another
+    assert drain(engine, outbox).stored == 5
+    assert stored(engine) == (3, 3)
+    with engine.connect() as connection:
+        rows = {r.request_id: r for r in connection.execute(select(TablePrediction)).all()}
+    assert set(rows) == {"t-0", "t-1"}
+    assert (rows["t-0"].model, rows["t-0"].model_version, rows["t-0"].prediction) == (
+        "churn-export-churned", "2", "oui"
+    )  # fmt: skip
+    assert json.loads(rows["t-0"].record) == {"plan": "pro", "note": "nul\u0000"}
+    assert (rows["t-0"].confidence, rows["t-1"].confidence) == (0.9, None)
 
 
 def test_a_backlog_is_copied_in_large_batches_without_waiting(engine: Engine, tmp_path: Path) -> None:

@@ -24,10 +24,14 @@ import pytest
 from mlflow import MlflowClient
 from sklearn.datasets import load_diabetes
 from sklearn.metrics import f1_score
+from sqlalchemy import select
 
+from rakuten_mlops.automl.drift import check_every_table_model, column_kinds, load_reference
+from rakuten_mlops.automl.served import load as load_table_model
 from rakuten_mlops.automl.task import AutoMLResult, load_version, plan_task, run_task, split
 from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.db import ensure_schema, make_engine
+from rakuten_mlops.db.models import TablePrediction
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.tables.samples import write_messy_csv
 from rakuten_mlops.tables.store import DatasetStore
@@ -225,6 +229,94 @@ def test_the_api_serves_every_task_and_names_a_bad_column(home: Home, api: str) 
     )
     metrics = httpx.get(f"{api}/metrics", timeout=30).text
     assert 'rakuten_table_predictions_total{model="churn-export-churned",model_version="1"} 5.0' in metrics
+    # Every answered record is in the inference log with its model's name, exactly once.
+    wanted = {p["request_id"]: p for p in body["predictions"] + numbers["predictions"]}
+    deadline = time.monotonic() + 60
+    engine = make_engine(home.settings.db_url)
+    try:
+        while True:
+            with engine.connect() as connection:
+                logged = {row.request_id: row for row in connection.execute(select(TablePrediction)).all()}
+            if set(wanted) <= set(logged) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    assert set(wanted) <= set(logged)
+    assert not any("shoe_size" in r.record for r in logged.values())  # a refused record is not logged
+    row = logged[first["request_id"]]
+    assert (row.model, row.model_version, row.prediction) == (
+        "churn-export-churned",
+        "1",
+        first["prediction"],
+    )
+    assert json.loads(row.record) == records[0] and row.confidence == pytest.approx(first["confidence"])
+    regression = logged[numbers["predictions"][0]["request_id"]]
+    assert regression.model == "diabetes-progression" and regression.confidence is None
+    assert float(regression.prediction) == pytest.approx(numbers["predictions"][0]["prediction"])
+
+
+def test_drift_of_a_table_model_is_checked_on_the_records_the_api_was_sent(home: Home, api: str) -> None:
+    table = load_diabetes(as_frame=True).frame
+    features = home.diabetes.features
+    env = {**home.env, "API_URL": api}  # the check waits for this API's inference log
+
+    def send_and_check(frame: pd.DataFrame) -> dict:
+        answer = httpx.post(
+            f"{api}/models/diabetes-progression/predict",
+            json={"records": _records(frame, features, len(frame))}, timeout=60,
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        done = cli(env, "monitor", "--model", "diabetes-progression", "--window", "150", "--json")
+        return json.loads(done.stdout)
+
+    quiet = send_and_check(table.sample(150, random_state=1))
+    assert (quiet["model"], quiet["model_version"], quiet["current_rows"]) == (
+        "diabetes-progression",
+        "1",
+        150,
+    )
+    assert not quiet["drift_detected"] and quiet["alert_id"] is None, quiet
+    assert "every prediction answered before the check was stored" in quiet["window"]
+    shifted = table.sample(150, random_state=2)
+    shifted[features] = shifted[features] + 0.1  # every input moves (they are scaled to about ±0.1)
+    drifted = send_and_check(shifted)
+    assert drifted["drift_detected"] and drifted["alert_id"] is not None, drifted
+    assert {"bmi", "s5", "prediction"} <= set(drifted["drifted_features"])
+    # The reports are the model's own: listed with its name, not among the listing classifier's.
+    mine = httpx.get(f"{api}/drift", params={"model": "diabetes-progression"}, timeout=30).json()["reports"]
+    assert [(r["id"], r["model"]) for r in mine] == [
+        (drifted["report_id"], "diabetes-progression"), (quiet["report_id"], "diabetes-progression")
+    ]  # fmt: skip
+    listing = httpx.get(f"{api}/drift", timeout=30).json()["reports"]
+    assert not {r["id"] for r in listing} & {quiet["report_id"], drifted["report_id"]}
+    alerts = json.loads(cli(env, "alerts", "list", "--json").stdout)["alerts"]
+    (alert,) = [a for a in alerts if a["id"] == drifted["alert_id"]]
+    assert (
+        alert["details"]["model"] == "diabetes-progression" and "diabetes-progression v1" in alert["message"]
+    )
+    # A second check of the same drift keeps the one open alert.
+    again = json.loads(
+        cli(env, "monitor", "--model", "diabetes-progression", "--window", "150", "--json").stdout
+    )
+    assert again["drift_detected"] and again["alert_id"] is None
+
+    # The daily monitoring checks every table model; one with too few records says so.
+    engine = make_engine(home.settings.db_url)
+    try:
+        every = check_every_table_model(home.settings.model_copy(update={"api_url": api}), engine)
+    finally:
+        engine.dispose()
+    checked = every["diabetes-progression"]
+    assert checked["current_rows"] >= 300 and checked["report_id"] > drifted["report_id"], checked
+    assert "a drift check needs at least 100" in every["churn-export-churned"]["skipped"]
+
+    # The churn model's columns: numbers, categories, and a free text through its length.
+    registry = Registry.from_uri(home.settings.tracking_uri, "churn-export-churned")
+    churn = load_table_model(registry, "1")
+    kinds, _, texts = column_kinds(load_reference(registry, churn), churn)
+    assert (kinds["age"], kinds["plan"], kinds["prediction"]) == ("numerical", "categorical", "categorical")
+    assert texts == ["comment"] and kinds["comment length"] == "numerical", kinds
 
 
 def test_batch_scoring_keeps_every_row_in_order_with_prediction_and_confidence(home: Home) -> None:
@@ -321,5 +413,12 @@ def test_the_automl_page_reads_a_french_task_runs_it_and_explains_a_champions_ro
     assert len(at.get("plotly_chart")) >= 2  # the leaderboard and the row's contributions
     at.button(key="automl-pack").click().run()
     assert at.get("download_button"), "the packed model is offered for download"
+    # The drift of the records the API scored for a model (checked in the test above), and a check now.
+    at.selectbox(key="automl-model").set_value("diabetes-progression").run()
+    newest = [md.value for md in at.markdown if "Newest check" in md.value]
+    assert newest and "**drift**" in newest[0], [md.value for md in at.markdown]
+    at.button(key="automl-drift-check").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(t.value.startswith("diabetes-progression: ") for t in at.toast), [t.value for t in at.toast]
     st.cache_resource.clear()
     get_settings.cache_clear()

@@ -111,6 +111,23 @@ class Prediction(Base):
     feedback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class TablePrediction(Base):
+    """One record scored by an AutoML table model (`POST /models/{name}/predict`), written exactly once."""
+
+    __tablename__ = "table_predictions"
+    __table_args__ = (Index("ix_table_predictions_model_created_at", "model", "created_at"),)
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    model: Mapped[str] = mapped_column(String(120))
+    model_version: Mapped[str] = mapped_column(String(32))
+    record: Mapped[str] = mapped_column(Text)  # the request's record, as JSON
+    prediction: Mapped[str] = mapped_column(Text)  # as text: a class label or a number
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)  # classifiers only
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+
 class DriftReport(Base):
     """One drift check of the served listings against the champion's training reference."""
 
@@ -129,6 +146,8 @@ class DriftReport(Base):
     threshold: Mapped[float] = mapped_column(Float)
     details: Mapped[str] = mapped_column(Text)  # JSON: per-descriptor method, score, threshold, drifted
     report_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The AutoML table model checked (its inputs and predictions); None for the listing classifier.
+    model: Mapped[str | None] = mapped_column(String(120), nullable=True)
 
 
 class Alert(Base):

@@ -13,6 +13,7 @@ which the API (that only reads stored reports) should not pay.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,11 @@ class DriftResult:
             },
             "skipped": list(self.skipped),
         }
+
+
+def _check_threshold(threshold: float) -> None:
+    if not 0.0 < threshold <= 1.0:
+        raise DataError(f"threshold is a share of drifted columns in (0, 1], got {threshold}")
 
 
 def _check_rows(frame: pd.DataFrame, what: str, min_rows: int) -> None:
@@ -217,8 +223,7 @@ def compare_descriptors(
     report_dir: Path | None = None,
 ) -> DriftResult:
     """Test each descriptor of two frames for drift; with report_dir, through an Evidently HTML report saved there."""
-    if not 0.0 < threshold <= 1.0:
-        raise DataError(f"threshold is a share of drifted descriptors in (0, 1], got {threshold}")
+    _check_threshold(threshold)
     kinds: dict[str, FeatureKind] = {}
     skipped: list[str] = []
     for name in NUMERICAL_DESCRIPTORS + CATEGORICAL_DESCRIPTORS:
@@ -232,7 +237,22 @@ def compare_descriptors(
         kinds[name] = "categorical" if name in CATEGORICAL_DESCRIPTORS else "numerical"
     if not kinds:
         raise DataError("every descriptor is empty on one side; there is nothing to compare")
+    return compare_columns(reference, current, kinds, threshold, report_dir=report_dir, skipped=skipped)
 
+
+def compare_columns(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    kinds: dict[str, FeatureKind],
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    report_dir: Path | None = None,
+    skipped: Sequence[str] = (),
+) -> DriftResult:
+    """Test the columns named in `kinds` for drift (the descriptors of listings, a table model's columns)."""
+    _check_threshold(threshold)
+    if not kinds:
+        raise DataError("no column to compare")
     path = None
     if report_dir is None:
         features = _stattest_verdicts(reference, current, kinds)

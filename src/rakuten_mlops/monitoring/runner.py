@@ -198,12 +198,13 @@ def raise_drift_alert(engine: Engine, check: DriftCheck) -> int | None:
         f"drift in the last {result.current_rows:,} predictions of v{check.model_version}: "
         f"{result.drift_share:.0%} of descriptors drifted ({', '.join(result.drifted_features)})",
         {
+            "model": None,  # the listing classifier (a table model's alert names its model)
             "model_version": check.model_version,
             "drift_report_id": check.report.id,
             "drift_share": result.drift_share,
             "drifted_features": result.drifted_features,
             "report_path": None if result.report_path is None else str(result.report_path),
         },
-        same=("model_version",),
+        same=("model", "model_version"),
     )
     return alert.id if raised else None

@@ -32,6 +32,7 @@ class StoredDriftReport:
     threshold: float
     details: dict[str, Any]
     report_path: str | None
+    model: str | None = None  # an AutoML table model; None for the listing classifier
 
     @property
     def drifted_features(self) -> list[str]:
@@ -52,13 +53,18 @@ def _stored(row: DriftReport) -> StoredDriftReport:
         threshold=float(row.threshold),
         details=json.loads(row.details) if row.details else {},
         report_path=row.report_path,
+        model=row.model,
     )
 
 
 def record_drift(
-    engine: Engine, result: DriftResult, model_version: str, window_description: str
+    engine: Engine,
+    result: DriftResult,
+    model_version: str,
+    window_description: str,
+    model: str | None = None,
 ) -> StoredDriftReport:
-    """Store a drift check as a `drift_reports` row and return it."""
+    """Store a drift check as a `drift_reports` row and return it (`model`: a table model's name)."""
     if not model_version.strip():
         raise DataError("say which model version the drift check used (model_version is empty)")
     row = DriftReport(
@@ -72,6 +78,7 @@ def record_drift(
         threshold=result.threshold,
         details=json.dumps(result.details()),
         report_path=None if result.report_path is None else str(result.report_path),
+        model=model,
     )
     try:
         with session_scope(engine) as session:
@@ -82,11 +89,17 @@ def record_drift(
         raise database_error("storing a drift report", engine, exc) from exc
 
 
-def recent_drift(engine: Engine, limit: int = 20) -> list[StoredDriftReport]:
-    """The newest drift reports, newest first."""
+def recent_drift(engine: Engine, limit: int = 20, model: str | None = None) -> list[StoredDriftReport]:
+    """The newest drift reports of the listing classifier, or of the table model `model`; newest first."""
     if limit < 1:
         raise DataError(f"limit must be at least 1, got {limit}")
-    query = select(DriftReport).order_by(DriftReport.created_at.desc(), DriftReport.id.desc()).limit(limit)
+    which = DriftReport.model.is_(None) if model is None else DriftReport.model == model
+    query = (
+        select(DriftReport)
+        .where(which)
+        .order_by(DriftReport.created_at.desc(), DriftReport.id.desc())
+        .limit(limit)
+    )
     try:
         with session_scope(engine) as session:
             return [_stored(row) for row in session.scalars(query)]

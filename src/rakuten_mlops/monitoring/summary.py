@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -35,6 +35,8 @@ class MonitorSummary(BaseModel):
     live_accuracy: float | None = None
     training: TrainingSummary | None = None
     api: str | None = None
+    # Each AutoML table model's check (as `monitor --model NAME --json`), or why it was skipped.
+    table_models: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def skipped(cls, reason: str, champion: str | None, threshold: float) -> MonitorSummary:
@@ -71,6 +73,11 @@ class MonitorSummary(BaseModel):
             window=check.report.window_description,
             live_accuracy=accuracy.live_accuracy,
         )
+
+    def with_tables(self, checks: dict[str, dict[str, Any]]) -> MonitorSummary:
+        """Add the table models' checks, and the alerts they raised."""
+        self.table_models = checks
+        return self.alerted(*(c.get("alert_id") for c in checks.values()))
 
     def alerted(self, *alert_ids: int | None) -> MonitorSummary:
         """Count the alerts this run raised (None: nothing new was raised)."""

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from rakuten_mlops.errors import MlopsError
-from rakuten_mlops.serving.outbox import LoggedRequest, Outbox
+from rakuten_mlops.serving.outbox import Logged, Outbox
 
 log = logging.getLogger(__name__)
 GROUP_MAX = 512  # requests committed together at most
@@ -83,7 +83,7 @@ class InferenceLog:
         self.write_timeout_s = write_timeout_s
         self.check_interval_s = check_interval_s
         self._on_status = on_status
-        self._queue: queue.SimpleQueue[tuple[LoggedRequest, Done] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Logged, Done] | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._process: subprocess.Popen[bytes] | None = None
@@ -96,7 +96,7 @@ class InferenceLog:
 
     # ------------------------------------------------------------ the request path
 
-    async def record(self, request: LoggedRequest) -> None:
+    async def record(self, request: Logged) -> None:
         """Return once the request's rows are durable in the outbox; LogUnavailableError if they cannot be."""
         if self._stopping.is_set():
             raise LogUnavailableError("the API is stopping; retry in a moment")

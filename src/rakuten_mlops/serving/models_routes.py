@@ -2,20 +2,26 @@
 
 Each registered AutoML task is served by its champion (`rakuten_mlops.automl.served`); `/predict`
 stays the listing classifier's. Records are checked against the model's columns: a missing or
-unknown one is a 422 whose `field` names it.
+unknown one is a 422 whose `field` names it. Every answered record is made durable in the inference
+log first (the `table_predictions` table, with the model's name), like a listing's prediction.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from rakuten_mlops.automl.served import RecordError, TableModels, UnknownModelError
+from rakuten_mlops.automl.served import RecordError, TableModel, TableModels, UnknownModelError
 from rakuten_mlops.errors import MlopsError, RegistryError
+from rakuten_mlops.serving.outbox import LoggedTableRequest
+from rakuten_mlops.serving.service import new_request_ids
 
 models_router = APIRouter(tags=["table models"])
 NamePath = Annotated[
@@ -60,6 +66,7 @@ class TablePrediction(BaseModel):
     prediction: Any
     confidence: float | None = None
     probabilities: dict[str, float] | None = None
+    request_id: str
 
 
 class TablePredictions(BaseModel):
@@ -114,16 +121,40 @@ def show_table_model(request: Request, name: NamePath) -> Any:
         return _error(exc)
 
 
-@models_router.post("/models/{name}/predict", response_model=TablePredictions, responses=ERRORS)
-def predict_table(request: Request, name: NamePath, body: RecordsRequest) -> Any:
+def _score(
+    request: Request, name: str, records: list[dict[str, Any]]
+) -> tuple[TableModel, list[dict[str, Any]]]:
+    model = table_models(request).champion(name)
+    return model, model.predict(model.frame(records))
+
+
+@models_router.post(
+    "/models/{name}/predict",
+    response_model=TablePredictions,
+    responses={**ERRORS, 503: {"description": "the registry or the inference log is unavailable"}},
+)
+async def predict_table(request: Request, name: NamePath, body: RecordsRequest) -> Any:
     """Score up to 1,000 records with the champion of `name`; answers keep the records' order."""
     started = time.perf_counter()
     metrics = request.app.state.metrics
     try:
-        model = table_models(request).champion(name)
-        answers = model.predict(model.frame(body.records))
+        model, answers = await to_thread.run_sync(_score, request, name, body.records)
     except MlopsError as exc:
         return _error(exc)
+    elapsed = time.perf_counter() - started
+    request_ids = new_request_ids(len(answers))
+    inference_log = getattr(request.app.state, "inference_log", None)
+    if inference_log is not None:  # nothing is answered that is not durable (503 otherwise)
+        await inference_log.record(
+            LoggedTableRequest(
+                datetime.now(UTC), model.name, model.version, elapsed * 1000.0, request_ids,
+                [json.dumps(record, default=str) for record in body.records],
+                [str(answer["prediction"]) for answer in answers],
+                [answer.get("confidence") for answer in answers],
+            )
+        )  # fmt: skip
+    for answer, request_id in zip(answers, request_ids, strict=True):
+        answer["request_id"] = request_id
     metrics.table_predictions.labels(model=model.name, model_version=model.version).inc(len(answers))
-    metrics.table_latency.labels(model=model.name).observe(time.perf_counter() - started)
+    metrics.table_latency.labels(model=model.name).observe(elapsed)
     return TablePredictions(model=model.name, version=model.version, predictions=answers)  # type: ignore[arg-type]

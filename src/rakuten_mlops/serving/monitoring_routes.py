@@ -107,10 +107,19 @@ def acknowledge_alert(
 
 
 @monitoring_router.get("/drift", response_model=DriftReportList, responses=DB_DOWN)
-def drift_reports(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> DriftReportList:
-    """The newest drift reports written by the monitor-and-retrain flow."""
+def drift_reports(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    model: Annotated[
+        str | None,
+        Query(
+            max_length=120, description="A table model's name; without it, the listing classifier's reports."
+        ),
+    ] = None,
+) -> DriftReportList:
+    """The newest drift reports of the listing classifier (the monitor-and-retrain flow) or of a table model."""
     try:
-        found = recent_drift(_engine(request), limit)
+        found = recent_drift(_engine(request), limit, model)
     except DatabaseError as exc:
         raise _unavailable(exc) from exc
     return DriftReportList(

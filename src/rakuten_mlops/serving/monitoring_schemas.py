@@ -65,6 +65,7 @@ class DriftReportOut(BaseModel):
     drifted_features: list[str]
     details: dict[str, Any]
     report_path: str | None
+    model: str | None = None  # the AutoML table model checked; null for the listing classifier
 
 
 class DriftReportList(BaseModel):

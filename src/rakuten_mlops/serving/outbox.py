@@ -5,7 +5,9 @@ log), before it answers; the writer process then copies them to the `predictions
 removes them. The file is the spool too: while the database is down, rows simply stay here.
 
 A request's rows are one outbox entry: the shared fields (time, model version, latency) as
-columns, the per-listing lists as one pickled payload. Pickling a 1,000-item request takes a
+columns, the per-listing lists as one pickled payload. A request to an AutoML table model
+(`LoggedTableRequest`) is an entry too, its payload tagged with the model's name; the writer
+stores those in `table_predictions`. Pickling a 1,000-item request takes a
 fraction of a millisecond where 1,000 SQLite rows took 7 ms. The payload is only ever read back
 by this package from a file under MLOPS_HOME, which is trusted like the model files beside it.
 """
@@ -76,6 +78,54 @@ class LoggedRequest:
 
 
 @dataclass(frozen=True)
+class LoggedTableRequest:
+    """One request to a table model: each record as JSON, its prediction as text, the confidence (classifiers)."""
+
+    created_at: datetime
+    model: str
+    model_version: str
+    latency_ms: float
+    request_ids: Sequence[str]
+    records: Sequence[str]
+    predictions: Sequence[str]
+    confidences: Sequence[float | None]
+
+    def __len__(self) -> int:
+        return len(self.request_ids)
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """The `table_predictions` rows: request_id, created_at, model, model_version, record,
+        prediction, confidence, latency_ms."""
+        return zip(
+            self.request_ids,
+            repeat(self.created_at),
+            repeat(self.model),
+            repeat(self.model_version),
+            self.records,
+            self.predictions,
+            self.confidences,
+            repeat(self.latency_ms),
+            strict=False,
+        )
+
+
+Logged = LoggedRequest | LoggedTableRequest
+TABLE_TAG = "table"  # first item of a table request's payload (a listing payload starts with its ids)
+
+
+def _payload(request: Logged) -> bytes:
+    if isinstance(request, LoggedTableRequest):
+        parts: tuple[Any, ...] = (
+            TABLE_TAG, request.model, request.request_ids, request.records, request.predictions,
+            request.confidences,
+        )  # fmt: skip
+    else:
+        parts = (request.request_ids, request.designations, request.descriptions, request.codes,
+                 request.confidences)  # fmt: skip
+    return pickle.dumps(parts, protocol=5)
+
+
+@dataclass(frozen=True)
 class WriterState:
     """What the writer process last said about itself."""
 
@@ -106,19 +156,10 @@ class Outbox:
         """Close this connection."""
         self._db.close()
 
-    def append(self, requests: Sequence[LoggedRequest]) -> None:
+    def append(self, requests: Sequence[Logged]) -> None:
         """Store requests in one durable transaction (group commit); raises sqlite3.Error or OSError."""
         entries = [
-            (
-                r.created_at.timestamp(),
-                r.model_version,
-                r.latency_ms,
-                len(r),
-                pickle.dumps(
-                    (r.request_ids, r.designations, r.descriptions, r.codes, r.confidences), protocol=5
-                ),
-            )
-            for r in requests
+            (r.created_at.timestamp(), r.model_version, r.latency_ms, len(r), _payload(r)) for r in requests
         ]
         with self._db:  # BEGIN ... COMMIT, or ROLLBACK on error
             self._db.execute("BEGIN IMMEDIATE")
@@ -127,7 +168,7 @@ class Outbox:
                 entries,
             )
 
-    def next_batch(self, max_rows: int) -> tuple[int, list[LoggedRequest]]:
+    def next_batch(self, max_rows: int) -> tuple[int, list[Logged]]:
         """The oldest entries holding about `max_rows` predictions (at least one entry); (last seq, requests)."""
         sizes = self._db.execute("SELECT seq, rows FROM outbox ORDER BY seq LIMIT 2000").fetchall()
         if not sizes:
@@ -183,8 +224,15 @@ class Outbox:
         return None if found is None else WriterState(*found)
 
 
-def _request(created_at: float, model_version: str, latency_ms: float, payload: bytes) -> LoggedRequest:
-    ids, designations, descriptions, codes, confidences = pickle.loads(payload)
+def _request(created_at: float, model_version: str, latency_ms: float, payload: bytes) -> Logged:
+    parts = pickle.loads(payload)
+    if parts[0] == TABLE_TAG:
+        _, model, ids, records, predictions, scores = parts
+        return LoggedTableRequest(
+            datetime.fromtimestamp(created_at, UTC), model, model_version, latency_ms, ids, records,
+            predictions, scores,
+        )  # fmt: skip
+    ids, designations, descriptions, codes, confidences = parts
     return LoggedRequest(
         datetime.fromtimestamp(created_at, UTC),
         model_version,

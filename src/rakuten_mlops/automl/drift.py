@@ -28,9 +28,8 @@ from rakuten_mlops.db.models import TablePrediction
 from rakuten_mlops.errors import DataError, ModelError
 from rakuten_mlops.monitoring._db import as_utc, database_error
 from rakuten_mlops.monitoring.alerts import DRIFT, raise_alert_once
-from rakuten_mlops.monitoring.backlog import wait_for_inference_log
+from rakuten_mlops.monitoring.backlog import LogCatchUp, wait_for_inference_log
 from rakuten_mlops.monitoring.drift import (
-    DEFAULT_THRESHOLD,
     MIN_ROWS,
     DriftResult,
     FeatureKind,
@@ -182,17 +181,23 @@ def check_table_drift(
     name: str,
     *,
     window: int = DEFAULT_WINDOW,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     report_dir: Path | None = None,
     min_rows: int = MIN_ROWS,
+    catch_up: LogCatchUp | None = None,
 ) -> TableDriftCheck:
-    """Check the champion of table model `name` against the records it was asked about; store the report."""
+    """Check the champion of table model `name` against the records it was asked about; store the report.
+
+    `threshold` defaults to DRIFT_THRESHOLD, as the listing classifier's check; `catch_up` is the API
+    log's state when the caller already waited for it (one wait for every model of a daily check).
+    """
+    threshold = settings.drift_threshold if threshold is None else threshold
     registry = TableModels(settings.tracking_uri).registry(name)  # UnknownModelError names the known ones
     champion = registry.champion()
     if champion is None:
         raise ModelError(f"the table model {name!r} has no champion to check")
     model = load(registry, str(champion.version))
-    catch_up = wait_for_inference_log(settings.api_url, datetime.now(UTC))
+    catch_up = catch_up or wait_for_inference_log(settings.api_url, datetime.now(UTC))
     current = load_table_window(engine, model, last=window, min_rows=min_rows)
     reference = load_reference(registry, model)
     kinds, skipped, texts = column_kinds(reference, model)
@@ -228,15 +233,18 @@ def check_table_drift(
 
 
 def check_every_table_model(
-    settings: Settings, engine: Engine, *, window: int = DEFAULT_WINDOW, threshold: float = DEFAULT_THRESHOLD
+    settings: Settings, engine: Engine, *, window: int = DEFAULT_WINDOW, threshold: float | None = None
 ) -> dict[str, dict[str, Any]]:
     """Check each AutoML model that has a champion; one that cannot be checked yet says why (`skipped`)."""
     found: dict[str, dict[str, Any]] = {}
-    for name in TableModels(settings.tracking_uri).names():
+    names = TableModels(settings.tracking_uri).names()
+    catch_up = wait_for_inference_log(settings.api_url, datetime.now(UTC)) if names else None
+    for name in names:
         try:
             check = check_table_drift(
-                settings, engine, name, window=window, threshold=threshold, report_dir=settings.reports_dir
-            )
+                settings, engine, name, window=window, threshold=threshold,
+                report_dir=settings.reports_dir, catch_up=catch_up,
+            )  # fmt: skip
         except (DataError, ModelError) as exc:  # too few records yet, no champion
             found[name] = {"model": name, "skipped": str(exc)}
             continue

@@ -94,7 +94,6 @@ def _table_drift(
     model: str, window: int | None, since_hours: float | None, threshold: float | None, as_json: JsonOpt
 ) -> None:
     from rakuten_mlops.automl.drift import DEFAULT_WINDOW, TableDriftCheck, check_table_drift
-    from rakuten_mlops.monitoring.drift import DEFAULT_THRESHOLD
 
     def work() -> TableDriftCheck:
         if since_hours is not None:
@@ -107,7 +106,7 @@ def _table_drift(
             make_engine(settings.db_url),
             model,
             window=window or DEFAULT_WINDOW,
-            threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+            threshold=threshold,  # DRIFT_THRESHOLD unless given
             report_dir=settings.reports_dir,
         )
 

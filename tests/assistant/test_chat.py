@@ -1,0 +1,146 @@
+"""The assistant's turn on a real catalogue, MLflow registry and audit log: reads run, changes wait.
+
+A change planned without a confirmation changes nothing (checked in the registry); confirmed by
+the one who asked, it runs with their rights and is audited; a viewer's change is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import mlflow
+import pytest
+
+from rakuten_mlops.assistant.chat import Assistant
+from rakuten_mlops.auth.audit import list_entries
+from rakuten_mlops.auth.roles import Principal, Role
+from rakuten_mlops.config import Settings, load_settings
+from rakuten_mlops.data.catalogue import load_labelled
+from rakuten_mlops.data.ingestion import ingest_sample
+from rakuten_mlops.db import make_engine, upgrade
+from rakuten_mlops.errors import DataError
+from rakuten_mlops.registry import Registry
+from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
+
+ALICE = Principal("alice", Role.ADMIN)
+VIEWER = Principal("victor", Role.VIEWER)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """A catalogue with two registered versions of the listing classifier, v1 the champion."""
+    folder = tmp_path_factory.mktemp("assistant") / "mlops"
+    settings = load_settings(
+        MLOPS_HOME=str(folder),
+        DATABASE_URL=f"sqlite:///{folder / 'app.db'}",
+        MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlflow.db'}",
+        API_URL="http://127.0.0.1:9",  # nothing listens there: the API tools say so
+    ).prepare()
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    ingest_sample(engine, 1_500, seed=7)
+    frame = load_labelled(engine, settings.split_seed)
+    engine.dispose()
+    parts = split_frames(frame)
+    previous = mlflow.get_tracking_uri()
+    registry = Registry.from_uri(settings.tracking_uri, settings.model_name)
+    for seed in (1, 2):
+        run_id, uri, model_id = log_training_run(
+            fit_and_evaluate(parts, "sklearn", "cpu", seed=seed), frame, parts, settings
+        )
+        registry.register(uri, run_id, model_id)
+    registry.promote("1", "test fixture")
+    mlflow.set_tracking_uri(previous)
+    yield settings
+
+
+def _champion(settings: Settings) -> str:
+    found = Registry.from_uri(settings.tracking_uri, settings.model_name).champion()
+    assert found is not None
+    return str(found.version)
+
+
+def _audited(settings: Settings, action: str) -> list:
+    engine = make_engine(settings.db_url)
+    try:
+        return [
+            e for e in list_entries(engine) if e.action == action and e.arguments.get("via") == "assistant"
+        ]
+    finally:
+        engine.dispose()
+
+
+def test_a_change_waits_for_its_confirmation_then_runs_audited(home: Settings) -> None:
+    assistant = Assistant(home)
+    planned = assistant.chat("promote version 2", ALICE)
+    (action,) = planned.actions
+    assert (action.tool, action.arguments, action.status) == (
+        "promote_model",
+        {"version": "2"},
+        "needs_confirmation",
+    )
+    assert "nothing has changed yet" in planned.reply
+    assert _champion(home) == "1" and not _audited(home, "promote")
+    with pytest.raises(DataError, match="planned by someone else"):
+        assistant.chat("", Principal("mallory", Role.ADMIN), confirm=action.id)
+    assert _champion(home) == "1"
+    done = assistant.chat("", ALICE, confirm=action.id)
+    assert done.actions[0].status == "done" and done.actions[0].result == {
+        "model": home.model_name,
+        "champion": "2",
+    }
+    assert _champion(home) == "2"
+    (entry,) = _audited(home, "promote")
+    assert (entry.user, entry.result, entry.arguments["tool"], entry.arguments["version"]) == (
+        "alice", "ok", "promote_model", "2"
+    )  # fmt: skip
+    with pytest.raises(DataError, match="no planned action"):  # a confirmation runs once
+        assistant.chat("", ALICE, confirm=action.id)
+
+
+def test_reading_runs_at_once_a_dry_run_runs_nothing_and_a_viewer_cannot_change(home: Settings) -> None:
+    assistant = Assistant(home)
+    before = _champion(home)
+    details = assistant.chat("which version is the champion?", VIEWER)
+    assert details.actions[0].status == "done" and details.actions[0].result["version"] == before  # type: ignore[index]
+    dry = assistant.chat("roll back the model", ALICE, dry_run=True)
+    assert dry.actions[0].status == "planned" and _champion(home) == before
+    refused = assistant.chat("roll back the model", VIEWER, yes=True)
+    assert refused.actions[0].status == "failed" and "viewer" in (refused.actions[0].error or "")
+    assert _champion(home) == before
+    assert any(e.result.startswith("refused") and e.user == "victor" for e in _audited(home, "rollback"))
+    # A tool that needs the API says where it looked.
+    down = assistant.chat('classify "Manette PS4"', VIEWER)
+    assert down.actions[0].status == "failed" and "127.0.0.1:9" in (down.actions[0].error or "")
+    # A question when the request says too little.
+    assert not assistant.chat("promote it", ALICE).actions
+
+
+def test_ask_prints_the_contract_and_changes_nothing_without_yes(home: Settings) -> None:
+    env = {**os.environ, "MLOPS_HOME": str(home.mlops_home), "DATABASE_URL": home.db_url,
+           "MLFLOW_TRACKING_URI": home.tracking_uri}  # fmt: skip
+    before = _champion(home)
+    other = "1" if before == "2" else "2"
+
+    def ask(*args: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "rakuten_mlops.cli", "ask", *args, "--json"],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    held = ask(f"promouvoir la version {other}")
+    assert set(held) == {"reply", "actions"}
+    assert {k: held["actions"][0][k] for k in ("tool", "arguments", "mutating", "status")} == {
+        "tool": "promote_model", "arguments": {"version": other}, "mutating": True, "status": "needs_confirmation"
+    }  # fmt: skip
+    assert _champion(home) == before
+    done = ask(f"promouvoir la version {other}", "--yes")
+    assert done["actions"][0]["status"] == "done" and _champion(home) == other
+    listed = ask("list the models")
+    assert [v["version"] for v in listed["actions"][0]["result"]["versions"]] == ["2", "1"]

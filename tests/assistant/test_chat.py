@@ -144,3 +144,39 @@ def test_ask_prints_the_contract_and_changes_nothing_without_yes(home: Settings)
     assert done["actions"][0]["status"] == "done" and _champion(home) == other
     listed = ask("list the models")
     assert [v["version"] for v in listed["actions"][0]["result"]["versions"]] == ["2", "1"]
+
+
+def test_the_api_holds_a_change_until_the_same_caller_confirms_it_and_streams_a_turn(home: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from rakuten_mlops.serving.app import create_app
+
+    key = "assistant-test-key-0123456789abcdef"
+    settings = home.model_copy(update={"api_key": key})
+    admin = {"X-API-Key": key}
+    with TestClient(create_app(settings, poll_seconds=0)) as client:
+        before = _champion(home)
+        other = "1" if before == "2" else "2"
+        asked = {"message": f"make version {other} the champion"}
+        assert client.post("/assistant/chat", json=asked).status_code == 401
+        held = client.post("/assistant/chat", json=asked, headers=admin)
+        assert held.status_code == 200, held.text
+        (action,) = held.json()["actions"]
+        assert (action["tool"], action["status"]) == ("promote_model", "needs_confirmation")
+        assert _champion(home) == before
+        done = client.post("/assistant/chat", json={"confirm": action["id"]}, headers=admin).json()
+        assert done["actions"][0]["status"] == "done", done
+        assert _champion(home) == other
+        again = client.post("/assistant/chat", json={"confirm": action["id"]}, headers=admin)
+        assert again.status_code == 404 and "no planned action" in again.json()["detail"]
+        # Without a Prefect server for the API, a run tool fails with the reason instead of starting one.
+        runs = client.post("/assistant/chat", json={"message": "show the failed runs"}, headers=admin).json()
+        assert runs["actions"][0]["status"] == "failed" and "PREFECT_API_URL" in runs["actions"][0]["error"]
+        with client.stream(
+            "GET", "/assistant/chat/stream", params={"message": "which version is the champion"}, headers=admin
+        ) as stream:
+            body = "".join(stream.iter_text())
+        events = [line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("event: ")]
+        assert events[0] == "action" and events[-1] == "end" and "reply" in events
+        streamed = json.loads(next(line[6:] for line in body.splitlines() if line.startswith("data: {")))
+        assert streamed["tool"] == "model_details" and streamed["result"]["version"] == _champion(home)

@@ -48,6 +48,10 @@ class Context:
 
     settings: Settings
     principal: Principal
+    api_url: str | None = None  # the prediction API (default API_URL); the API gives its own address
+    local_prefect: bool = (
+        True  # without a configured server, start a temporary one (the CLI); the API refuses
+    )
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
 
     @cached_property
@@ -64,16 +68,20 @@ class Context:
     @cached_property
     def runs(self) -> Any:
         from rakuten_mlops.runs.connect import prefect_url
+        from rakuten_mlops.runs.errors import PrefectUnavailableError
         from rakuten_mlops.runs.service import Runs
 
-        return Runs(prefect_url(self.settings.mlops_home), self.settings.tracking_uri)
+        url = prefect_url(self.settings.mlops_home)
+        if url is None and not self.local_prefect:
+            raise PrefectUnavailableError("no Prefect server is configured for the API: set PREFECT_API_URL")
+        return Runs(url, self.settings.tracking_uri)
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
-        url = f"{self.settings.api_url.rstrip('/')}{path}"
+        base = (self.api_url or self.settings.api_url).rstrip("/")
         try:
-            response = self.http.request(method, url, **kwargs)
+            response = self.http.request(method, f"{base}{path}", **kwargs)
         except httpx.HTTPError as exc:
-            raise DataError(f"the prediction API at {self.settings.api_url} does not answer ({exc})") from exc
+            raise DataError(f"the prediction API at {base} does not answer ({exc})") from exc
         if response.status_code >= 400:
             detail = (
                 response.json().get("detail") if "json" in response.headers.get("content-type", "") else None

@@ -69,8 +69,9 @@ def summary(name: str, arguments: dict[str, Any]) -> str:
 class Assistant:
     """Plans with the built-in planner and runs tools as the caller; holds changes until confirmed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, api_url: str | None = None, local_prefect: bool = True) -> None:
         self.settings = settings
+        self.api_url, self.local_prefect = api_url, local_prefect  # see actions.Context
         self._pending: dict[str, tuple[float, str, Action]] = {}  # id -> (planned at, who, action)
         self._lock = threading.Lock()
 
@@ -102,7 +103,7 @@ class Assistant:
         dry_run: bool = False,
     ) -> Reply:
         """One turn of the conversation (see the module's docstring)."""
-        ctx = Context(self.settings, principal)
+        ctx = Context(self.settings, principal, self.api_url, self.local_prefect)
         if confirm is not None:
             return self._confirm(ctx, confirm)
         planned = plan(message, self.known(ctx))

@@ -173,10 +173,49 @@ def test_the_api_holds_a_change_until_the_same_caller_confirms_it_and_streams_a_
         runs = client.post("/assistant/chat", json={"message": "show the failed runs"}, headers=admin).json()
         assert runs["actions"][0]["status"] == "failed" and "PREFECT_API_URL" in runs["actions"][0]["error"]
         with client.stream(
-            "GET", "/assistant/chat/stream", params={"message": "which version is the champion"}, headers=admin
+            "GET",
+            "/assistant/chat/stream",
+            params={"message": "which version is the champion"},
+            headers=admin,
         ) as stream:
             body = "".join(stream.iter_text())
         events = [line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("event: ")]
         assert events[0] == "action" and events[-1] == "end" and "reply" in events
         streamed = json.loads(next(line[6:] for line in body.splitlines() if line.startswith("data: {")))
         assert streamed["tool"] == "model_details" and streamed["result"]["version"] == _champion(home)
+
+
+def test_an_mcp_client_lists_the_tools_and_a_change_waits_for_confirmed(home: Settings) -> None:
+    import asyncio
+
+    from mcp import Client, StdioServerParameters
+
+    env = {**os.environ, "MLOPS_HOME": str(home.mlops_home), "DATABASE_URL": home.db_url,
+           "MLFLOW_TRACKING_URI": home.tracking_uri}  # fmt: skip
+    before = _champion(home)
+    other = "1" if before == "2" else "2"
+
+    def answer(result: object) -> dict:
+        assert not result.is_error, result  # type: ignore[attr-defined]
+        return json.loads(result.content[0].text)  # type: ignore[attr-defined]
+
+    async def session() -> tuple[dict, dict, dict, str]:
+        server = StdioServerParameters(
+            command=sys.executable, args=["-m", "rakuten_mlops.cli", "mcp"], env=env
+        )
+        async with Client(server, read_timeout_seconds=120) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            details = answer(await client.call_tool("model_details", {}))
+            held = answer(await client.call_tool("promote_model", {"version": other}))
+            champion_meanwhile = _champion(home)
+            done = answer(await client.call_tool("promote_model", {"version": other, "confirmed": True}))
+            return tools, details, held | {"done": done}, champion_meanwhile
+
+    tools, details, held, meanwhile = asyncio.run(session())
+    assert {"model_details", "promote_model", "list_alerts", "schedule_workflow"} <= set(tools)
+    promote = tools["promote_model"]
+    assert promote.annotations.destructive_hint and "version" in promote.input_schema["required"]
+    assert tools["list_alerts"].annotations.read_only_hint
+    assert details["status"] == "done" and details["result"]["version"] == before
+    assert held["status"] == "needs_confirmation" and meanwhile == before
+    assert held["done"]["status"] == "done" and _champion(home) == other

@@ -36,3 +36,25 @@ def ask_command(
     emit(reply.to_dict(), as_json, human)
     if any(a.status == "failed" for a in reply.actions):
         raise typer.Exit(1)
+
+
+def mcp_command(
+    transport: Annotated[
+        str,
+        typer.Option(help="stdio (a client starts this command) or http (streamable HTTP on --host/--port)."),
+    ] = "stdio",
+    host: Annotated[
+        str, typer.Option(help="Where the http transport listens (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The http transport's port.")] = 8765,
+) -> None:
+    """Serve the assistant's tools over the Model Context Protocol; changes wait for confirmed=true."""
+    from rakuten_mlops.assistant.mcp_server import build_server
+
+    if transport not in {"stdio", "http"}:
+        raise typer.BadParameter("use stdio or http", param_hint="--transport")
+    server = build_server(prepared_settings(), cli_actor())
+    if transport == "stdio":
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host=host, port=port)

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from rakuten_mlops.assistant.actions import Context, execute
 from rakuten_mlops.assistant.planner import Known, plan
@@ -22,6 +22,9 @@ from rakuten_mlops.assistant.tools import tool
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.config import Settings
 from rakuten_mlops.errors import DataError, MlopsError
+
+if TYPE_CHECKING:
+    from rakuten_mlops.assistant.remote import RemotePlanner
 
 Status = Literal["planned", "needs_confirmation", "done", "failed"]
 PENDING_SECONDS = 600.0  # how long a planned change waits for its confirmation
@@ -72,6 +75,11 @@ class Assistant:
     def __init__(self, settings: Settings, *, api_url: str | None = None, local_prefect: bool = True) -> None:
         self.settings = settings
         self.api_url, self.local_prefect = api_url, local_prefect  # see actions.Context
+        self._remote: RemotePlanner | None = None
+        if settings.assistant_backend == "openai":
+            from rakuten_mlops.assistant.remote import RemotePlanner
+
+            self._remote = RemotePlanner(settings)
         self._pending: dict[str, tuple[float, str, Action]] = {}  # id -> (planned at, who, action)
         self._lock = threading.Lock()
 
@@ -106,7 +114,8 @@ class Assistant:
         ctx = Context(self.settings, principal, self.api_url, self.local_prefect)
         if confirm is not None:
             return self._confirm(ctx, confirm)
-        planned = plan(message, self.known(ctx))
+        known = self.known(ctx)
+        planned = self._remote.plan(message, known) if self._remote is not None else plan(message, known)
         if planned.tool is None or planned.question is not None:
             return Reply(planned.question or "What would you like to do?")
         action = Action(uuid.uuid4().hex, planned.tool, planned.arguments, planned.mutating, "planned")

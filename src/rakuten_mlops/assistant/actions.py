@@ -280,6 +280,10 @@ def run_drift_check(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     return _start(ctx, "monitor-and-retrain", {k: v for k, v in args.items() if v is not None})
 
 
+def start_automl(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    return _start(ctx, "automl", {k: v for k, v in args.items() if v is not None})
+
+
 def acknowledge_alert(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     from rakuten_mlops.monitoring.alerts import acknowledge
 
@@ -322,7 +326,7 @@ IMPLEMENTED: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     for f in (
         system_status, list_models, model_details, drift_status, list_alerts, predict, explain_prediction,
         list_datasets, profile_dataset, suggest_preprocessing, list_runs, run_logs, audit_log,
-        promote_model, rollback_model, train_model, run_drift_check, acknowledge_alert, ingest_sample,
+        promote_model, rollback_model, train_model, run_drift_check, start_automl, acknowledge_alert, ingest_sample,
         cancel_run, retry_run, schedule_workflow, pause_schedule,
     )
 }  # fmt: skip

@@ -34,6 +34,10 @@ history: list[tuple[str, str, list[Action]]] = st.session_state.setdefault(HISTO
 
 def show_result(action: Action) -> None:
     result = action.result or {}
+    if action.tool == "design_app":
+        st.graphviz_chart(result["graph"])
+        st.json(result["profile"], expanded=True)
+        return
     rows = next((v for v in result.values() if isinstance(v, list) and v and isinstance(v[0], dict)), None)
     if rows is not None:
         st.dataframe(pd.json_normalize(rows, max_level=0), hide_index=True)

@@ -248,6 +248,14 @@ def run_logs(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     return {"run_id": run_id, "lines": _jsonable(lines[-50:])}
 
 
+def design_app(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """The app profile an intent describes, and its graph (graphviz): to check and edit before building."""
+    from rakuten_mlops.assistant.apps import design, to_dot
+
+    profile = design(args["intent"])
+    return {"profile": profile.model_dump(mode="json"), "graph": to_dot(profile)}
+
+
 def audit_log(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     return {"entries": _jsonable(list_entries(ctx.engine, since_hours=args.get("since_hours"), limit=50))}
 
@@ -325,7 +333,7 @@ IMPLEMENTED: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     f.__name__: f
     for f in (
         system_status, list_models, model_details, drift_status, list_alerts, predict, explain_prediction,
-        list_datasets, profile_dataset, suggest_preprocessing, list_runs, run_logs, audit_log,
+        list_datasets, profile_dataset, suggest_preprocessing, list_runs, run_logs, design_app, audit_log,
         promote_model, rollback_model, train_model, run_drift_check, start_automl, acknowledge_alert, ingest_sample,
         cancel_run, retry_run, schedule_workflow, pause_schedule,
     )

@@ -10,7 +10,7 @@ as a graph (`to_dot`, graphviz's language) and editable before anything is built
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -46,13 +46,13 @@ def _cron(value: str) -> str:
 
 
 class Resources(BaseModel):
-    cpu: int = Field(2, ge=1, le=64)
-    memory_gb: float = Field(4.0, gt=0, le=512)
+    cpu: Annotated[int, Field(ge=1, le=64)] = 2
+    memory_gb: Annotated[float, Field(gt=0, le=512)] = 4.0
     gpu: bool = False
 
 
 class Monitoring(BaseModel):
-    drift_threshold: float = Field(0.5, gt=0, le=1)
+    drift_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
     check_cron: str = "0 9 * * *"
 
     @field_validator("check_cron")
@@ -72,9 +72,9 @@ class AppProfile(BaseModel):
     outputs: list[str] = Field(min_length=1)
     data_source: str
     metric: str
-    resources: Resources = Field(default_factory=Resources)
+    resources: Resources = Field(default_factory=lambda: Resources())
     retrain_cron: str | None = None
-    monitoring: Monitoring = Field(default_factory=Monitoring)
+    monitoring: Monitoring = Field(default_factory=lambda: Monitoring())
 
     @field_validator("retrain_cron")
     @classmethod

@@ -30,6 +30,7 @@ PAGES = {
         st.Page("views/automl.py", title="AutoML", icon=":material/auto_awesome:"),
         st.Page("views/registry.py", title="Model registry", icon=":material/inventory_2:"),
         st.Page("views/runs.py", title="Runs", icon=":material/play_circle:"),
+        st.Page("views/assistant.py", title="Assistant", icon=":material/chat:"),
     ],
     "Production": [
         st.Page("views/predictions.py", title="Predictions", icon=":material/online_prediction:"),

@@ -10,6 +10,7 @@ import httpx
 import streamlit as st
 
 from managers.api import ApiManager
+from managers.assistant import AssistantManager
 from managers.auth import AuthManager
 from managers.automl import AutoMLManager
 from managers.base import ServiceStatus, not_in_stack, probe_http
@@ -62,6 +63,7 @@ class Managers:
     links: dict[str, str]
     runs: RunsManager
     automl: AutoMLManager
+    assistant: AssistantManager
 
 
 def _docker_client() -> object:
@@ -162,6 +164,7 @@ def build(settings: Settings) -> Managers:
             guard=guard,
             settings=settings,
         ),
+        AssistantManager(settings),
     )
 
 

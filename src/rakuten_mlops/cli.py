@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typer
 
+from rakuten_mlops.commands.assistant import ask_command, mcp_command
 from rakuten_mlops.commands.audit import audit_app
 from rakuten_mlops.commands.automl import automl_command
 from rakuten_mlops.commands.common import apply_defaults
@@ -37,6 +38,8 @@ app.add_typer(settings_app, name="settings")
 app.add_typer(runs_app, name="runs")
 app.add_typer(schedules_app, name="schedules")
 app.command("train")(train_command)
+app.command("ask")(ask_command)
+app.command("mcp")(mcp_command)
 app.command("automl")(automl_command)
 app.command("predict")(predict_command)
 app.command("serve")(serve_command)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # alert (kind and subject) is not sent again to a webhook.
     alert_delivery_attempts: Annotated[int, Field(alias="ALERT_DELIVERY_ATTEMPTS", ge=1, le=10)] = 3
     alert_cooldown_seconds: Annotated[float, Field(alias="ALERT_COOLDOWN_SECONDS", ge=0.0)] = 3600.0
+
+    # The assistant's planner: the built-in one (offline), or any OpenAI-compatible chat-completions
+    # endpoint with tool calling (Ollama, vLLM, OpenAI...). The key is a secret: never logged.
+    assistant_backend: Annotated[Literal["builtin", "openai"], Field(alias="ASSISTANT_BACKEND")] = "builtin"
+    assistant_base_url: Annotated[str | None, Field(alias="ASSISTANT_BASE_URL")] = None
+    assistant_model: Annotated[str | None, Field(alias="ASSISTANT_MODEL")] = None
+    assistant_api_key: Annotated[SecretStr | None, Field(alias="ASSISTANT_API_KEY")] = None
 
     ingest_chunk_rows: Annotated[int, Field(alias="INGEST_CHUNK_ROWS", ge=100)] = 20_000
     split_seed: Annotated[int, Field(alias="SPLIT_SEED")] = 42
@@ -114,6 +121,9 @@ class Settings(BaseSettings):
         "secret_key",
         "admin_password",
         "dask_scheduler_address",
+        "assistant_base_url",
+        "assistant_model",
+        "assistant_api_key",
         mode="before",
     )
     @classmethod

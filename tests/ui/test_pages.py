@@ -29,6 +29,7 @@ PAGES = {
     "views/automl.py": "AutoML",
     "views/registry.py": "Model registry",
     "views/runs.py": "Runs",
+    "views/assistant.py": "Assistant",
     "views/predictions.py": "Predictions",
     "views/monitoring.py": "Monitoring",
     "views/settings.py": "Settings",

@@ -16,6 +16,7 @@ from typing import Any
 TRAINING = "training-pipeline/on-demand"
 MONITORING = "monitor-and-retrain/daily"
 INGEST = "ingest/on-demand"
+AUTOML = "automl/on-demand"
 TAGS = ("rakuten-mlops",)
 
 
@@ -58,6 +59,12 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         "flows.pipeline_flow.training_pipeline",
         "Train on the catalogue, register, and promote if it beats the champion.",
         (*TAGS, "training"),
+    ),
+    DeploymentSpec(
+        AUTOML,
+        "flows.automl_flow.automl",
+        "Search, explain, register and gate a model for any column of a stored dataset.",
+        (*TAGS, "automl"),
     ),
     DeploymentSpec(
         INGEST,

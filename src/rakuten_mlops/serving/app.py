@@ -29,6 +29,7 @@ from rakuten_mlops.db.engine import make_engine
 from rakuten_mlops.db.migrate import ensure_schema
 from rakuten_mlops.errors import MlopsError
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.serving.assistant_routes import assistant_router
 from rakuten_mlops.serving.datasets_routes import datasets_router
 from rakuten_mlops.serving.drift_gauges import DriftGauges
 from rakuten_mlops.serving.holder import ModelHolder, ModelSource, RegistrySource
@@ -211,6 +212,7 @@ def create_app(
     # Uploads of datasets may be larger than any prediction request (DATASET_MAX_MB, plus the multipart framing).
     upload_limit = {"/datasets": settings.dataset_max_bytes + 1024 * 1024}
     app.include_router(runs_router)
+    app.include_router(assistant_router)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=MAX_BODY_BYTES,

@@ -1,0 +1,1 @@
+"""The assistant: plain English or French to platform actions (tools, planning, confirmation)."""

@@ -1,0 +1,22 @@
+"""The Assistant page's manager: one assistant for the control room, asked and confirmed as the signed-in user."""
+
+from __future__ import annotations
+
+from rakuten_mlops.assistant.chat import Assistant, Reply
+from rakuten_mlops.auth.roles import Principal
+from rakuten_mlops.config import Settings
+
+
+class AssistantManager:
+    """Plans a request, runs what reads, holds a change until the one who asked confirms it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._assistant = Assistant(settings)
+
+    def ask(self, message: str, *, actor: Principal) -> Reply:
+        """One request: a question back, a result, or a change that waits for a confirmation."""
+        return self._assistant.chat(message, actor)
+
+    def confirm(self, action_id: str, *, actor: Principal) -> Reply:
+        """Run a change planned before (only its author may)."""
+        return self._assistant.chat("", actor, confirm=action_id)

@@ -1,0 +1,86 @@
+"""Assistant: ask in English or French; reading actions run at once, a change waits for Confirm."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.auth import current_user
+from components.status import attempt
+from rakuten_mlops.assistant.chat import Action, Reply
+from services import managers
+
+HISTORY = "assistant-history"
+PAGES = {  # where a tool's result is shown in full
+    "list_models": "views/registry.py", "model_details": "views/registry.py", "promote_model": "views/registry.py",
+    "rollback_model": "views/registry.py", "train_model": "views/runs.py", "run_drift_check": "views/runs.py",
+    "drift_status": "views/monitoring.py", "list_alerts": "views/monitoring.py", "list_runs": "views/runs.py",
+    "run_logs": "views/runs.py", "cancel_run": "views/runs.py", "retry_run": "views/runs.py",
+    "schedule_workflow": "views/runs.py", "pause_schedule": "views/runs.py", "list_datasets": "views/datasets.py",
+    "profile_dataset": "views/datasets.py", "suggest_preprocessing": "views/datasets.py", "audit_log": "views/audit.py",
+    "predict": "views/predictions.py", "explain_prediction": "views/predictions.py",
+}  # fmt: skip
+
+m = managers()
+user = current_user()
+st.title("Assistant")
+st.caption(
+    "Ask for what you would do on the other pages: “promote version 3”, “retrain every Monday at 2am”, "
+    '“why is "Jeu PS4" a video game?”, « montre les alertes ». Reading actions run at once; a change '
+    "shows what it will do and runs only when you confirm it, with your rights, and is audited."
+)
+history: list[tuple[str, str, list[Action]]] = st.session_state.setdefault(HISTORY, [])
+
+
+def show_result(action: Action) -> None:
+    result = action.result or {}
+    if action.tool == "design_app":
+        st.graphviz_chart(result["graph"])
+        st.json(result["profile"], expanded=True)
+        return
+    rows = next((v for v in result.values() if isinstance(v, list) and v and isinstance(v[0], dict)), None)
+    if rows is not None:
+        st.dataframe(pd.json_normalize(rows, max_level=0), hide_index=True)
+    else:
+        st.json(result, expanded=False)
+    if action.tool in PAGES:
+        st.page_link(PAGES[action.tool], label="Open the page that shows more", icon=":material/open_in_new:")
+
+
+def show_action(action: Action) -> None:
+    with st.container(border=True):
+        st.markdown(f"`{action.tool}` · {action.status.replace('_', ' ')}")
+        if action.arguments:
+            st.caption(
+                ", ".join(f"{k} = {v}" for k, v in action.arguments.items() if k not in {"prompt", "intent"})
+            )
+        if action.status == "needs_confirmation":
+            left, right = st.columns(2)
+            if left.button("Confirm", key=f"confirm-{action.id}", type="primary", icon=":material/check:"):
+                done = attempt("Running it", m.assistant.confirm, action.id, actor=user)
+                if done is not None:
+                    history.append(("assistant", done.reply, done.actions))
+                    action.status = "done" if done.actions and done.actions[0].status == "done" else "failed"
+                    st.rerun()
+            if right.button("Cancel", key=f"cancel-{action.id}", icon=":material/close:"):
+                action.status = "failed"
+                action.error = "cancelled: nothing was changed"
+                st.rerun()
+        elif action.status == "failed" and action.error:
+            st.error(action.error, icon=":material/error:")
+        elif action.status == "done":
+            show_result(action)
+
+
+for role, text, actions in history:
+    with st.chat_message(role):
+        st.markdown(text)
+        for action in actions:
+            show_action(action)
+
+if message := st.chat_input("Ask the platform…", key="assistant-input"):
+    history.append(("user", message, []))
+    reply: Reply | None = attempt("Planning", m.assistant.ask, message, actor=user)
+    if reply is not None:
+        history.append(("assistant", reply.reply, reply.actions))
+    st.rerun()

@@ -1,0 +1,188 @@
+"""The assistant's turn on a real catalogue, MLflow registry and audit log: reads run, changes wait.
+
+A change planned without a confirmation changes nothing (checked in the registry); confirmed by
+the one who asked, it runs with their rights and is audited; a viewer's change is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rakuten_mlops.assistant.chat import Assistant
+from rakuten_mlops.auth.audit import list_entries
+from rakuten_mlops.auth.roles import Principal, Role
+from rakuten_mlops.config import Settings
+from rakuten_mlops.db import make_engine
+from rakuten_mlops.errors import DataError
+from rakuten_mlops.registry import Registry
+
+ALICE = Principal("alice", Role.ADMIN)
+VIEWER = Principal("victor", Role.VIEWER)
+
+
+def _champion(settings: Settings) -> str:
+    found = Registry.from_uri(settings.tracking_uri, settings.model_name).champion()
+    assert found is not None
+    return str(found.version)
+
+
+def _audited(settings: Settings, action: str) -> list:
+    engine = make_engine(settings.db_url)
+    try:
+        return [
+            e for e in list_entries(engine) if e.action == action and e.arguments.get("via") == "assistant"
+        ]
+    finally:
+        engine.dispose()
+
+
+def test_a_change_waits_for_its_confirmation_then_runs_audited(home: Settings) -> None:
+    assistant = Assistant(home)
+    planned = assistant.chat("promote version 2", ALICE)
+    (action,) = planned.actions
+    assert (action.tool, action.arguments, action.status) == (
+        "promote_model",
+        {"version": "2"},
+        "needs_confirmation",
+    )
+    assert "nothing has changed yet" in planned.reply
+    assert _champion(home) == "1" and not _audited(home, "promote")
+    with pytest.raises(DataError, match="planned by someone else"):
+        assistant.chat("", Principal("mallory", Role.ADMIN), confirm=action.id)
+    assert _champion(home) == "1"
+    done = assistant.chat("", ALICE, confirm=action.id)
+    assert done.actions[0].status == "done" and done.actions[0].result == {
+        "model": home.model_name,
+        "champion": "2",
+    }
+    assert _champion(home) == "2"
+    (entry,) = _audited(home, "promote")
+    assert (entry.user, entry.result, entry.arguments["tool"], entry.arguments["version"]) == (
+        "alice", "ok", "promote_model", "2"
+    )  # fmt: skip
+    with pytest.raises(DataError, match="no planned action"):  # a confirmation runs once
+        assistant.chat("", ALICE, confirm=action.id)
+
+
+def test_reading_runs_at_once_a_dry_run_runs_nothing_and_a_viewer_cannot_change(home: Settings) -> None:
+    assistant = Assistant(home)
+    before = _champion(home)
+    details = assistant.chat("which version is the champion?", VIEWER)
+    assert details.actions[0].status == "done" and details.actions[0].result["version"] == before  # type: ignore[index]
+    dry = assistant.chat("roll back the model", ALICE, dry_run=True)
+    assert dry.actions[0].status == "planned" and _champion(home) == before
+    refused = assistant.chat("roll back the model", VIEWER, yes=True)
+    assert refused.actions[0].status == "failed" and "viewer" in (refused.actions[0].error or "")
+    assert _champion(home) == before
+    assert any(e.result.startswith("refused") and e.user == "victor" for e in _audited(home, "rollback"))
+    # A tool that needs the API says where it looked.
+    down = assistant.chat('classify "Manette PS4"', VIEWER)
+    assert down.actions[0].status == "failed" and "127.0.0.1:9" in (down.actions[0].error or "")
+    # A question when the request says too little.
+    assert not assistant.chat("promote it", ALICE).actions
+
+
+def test_ask_prints_the_contract_and_changes_nothing_without_yes(home: Settings) -> None:
+    env = {**os.environ, "MLOPS_HOME": str(home.mlops_home), "DATABASE_URL": home.db_url,
+           "MLFLOW_TRACKING_URI": home.tracking_uri}  # fmt: skip
+    before = _champion(home)
+    other = "1" if before == "2" else "2"
+
+    def ask(*args: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "rakuten_mlops.cli", "ask", *args, "--json"],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    held = ask(f"promouvoir la version {other}")
+    assert set(held) == {"reply", "actions"}
+    assert {k: held["actions"][0][k] for k in ("tool", "arguments", "mutating", "status")} == {
+        "tool": "promote_model", "arguments": {"version": other}, "mutating": True, "status": "needs_confirmation"
+    }  # fmt: skip
+    assert _champion(home) == before
+    done = ask(f"promouvoir la version {other}", "--yes")
+    assert done["actions"][0]["status"] == "done" and _champion(home) == other
+    listed = ask("list the models")
+    assert [v["version"] for v in listed["actions"][0]["result"]["versions"]] == ["2", "1"]
+
+
+def test_the_api_holds_a_change_until_the_same_caller_confirms_it_and_streams_a_turn(home: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from rakuten_mlops.serving.app import create_app
+
+    key = "assistant-test-key-0123456789abcdef"
+    settings = home.model_copy(update={"api_key": key})
+    admin = {"X-API-Key": key}
+    with TestClient(create_app(settings, poll_seconds=0)) as client:
+        before = _champion(home)
+        other = "1" if before == "2" else "2"
+        asked = {"message": f"make version {other} the champion"}
+        assert client.post("/assistant/chat", json=asked).status_code == 401
+        held = client.post("/assistant/chat", json=asked, headers=admin)
+        assert held.status_code == 200, held.text
+        (action,) = held.json()["actions"]
+        assert (action["tool"], action["status"]) == ("promote_model", "needs_confirmation")
+        assert _champion(home) == before
+        done = client.post("/assistant/chat", json={"confirm": action["id"]}, headers=admin).json()
+        assert done["actions"][0]["status"] == "done", done
+        assert _champion(home) == other
+        again = client.post("/assistant/chat", json={"confirm": action["id"]}, headers=admin)
+        assert again.status_code == 404 and "no planned action" in again.json()["detail"]
+        # Without a Prefect server for the API, a run tool fails with the reason instead of starting one.
+        runs = client.post("/assistant/chat", json={"message": "show the failed runs"}, headers=admin).json()
+        assert runs["actions"][0]["status"] == "failed" and "PREFECT_API_URL" in runs["actions"][0]["error"]
+        with client.stream(
+            "GET",
+            "/assistant/chat/stream",
+            params={"message": "which version is the champion"},
+            headers=admin,
+        ) as stream:
+            body = "".join(stream.iter_text())
+        events = [line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("event: ")]
+        assert events[0] == "action" and events[-1] == "end" and "reply" in events
+        streamed = json.loads(next(line[6:] for line in body.splitlines() if line.startswith("data: {")))
+        assert streamed["tool"] == "model_details" and streamed["result"]["version"] == _champion(home)
+
+
+def test_an_mcp_client_lists_the_tools_and_a_change_waits_for_confirmed(home: Settings) -> None:
+    import asyncio
+
+    from mcp import Client, StdioServerParameters
+
+    env = {**os.environ, "MLOPS_HOME": str(home.mlops_home), "DATABASE_URL": home.db_url,
+           "MLFLOW_TRACKING_URI": home.tracking_uri}  # fmt: skip
+    before = _champion(home)
+    other = "1" if before == "2" else "2"
+
+    def answer(result: object) -> dict:
+        assert not result.is_error, result  # type: ignore[attr-defined]
+        return json.loads(result.content[0].text)  # type: ignore[attr-defined]
+
+    async def session() -> tuple[dict, dict, dict, str]:
+        server = StdioServerParameters(
+            command=sys.executable, args=["-m", "rakuten_mlops.cli", "mcp"], env=env
+        )
+        async with Client(server, read_timeout_seconds=120) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            details = answer(await client.call_tool("model_details", {}))
+            held = answer(await client.call_tool("promote_model", {"version": other}))
+            champion_meanwhile = _champion(home)
+            done = answer(await client.call_tool("promote_model", {"version": other, "confirmed": True}))
+            return tools, details, held | {"done": done}, champion_meanwhile
+
+    tools, details, held, meanwhile = asyncio.run(session())
+    assert {"model_details", "promote_model", "list_alerts", "schedule_workflow"} <= set(tools)
+    promote = tools["promote_model"]
+    assert promote.annotations.destructive_hint and "version" in promote.input_schema["required"]
+    assert tools["list_alerts"].annotations.read_only_hint
+    assert details["status"] == "done" and details["result"]["version"] == before
+    assert held["status"] == "needs_confirmation" and meanwhile == before
+    assert held["done"]["status"] == "done" and _champion(home) == other

@@ -8,6 +8,8 @@ TORCH_VERSION := 2.13.0
 API_PORT ?= 8000
 DEMO_ROWS ?= 20000
 PYTEST_ARGS ?=
+# The suite runs on this many pytest-xdist workers, a test file to a worker (0: in this process, one by one).
+PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-torch system-deps demo up down ui test lint format clean
@@ -65,7 +67,7 @@ ui: install ## The control room on 127.0.0.1:8501 (streamlit)
 	$(BIN)/streamlit run streamlit_app/Home.py --server.address 127.0.0.1 --server.headless true
 
 test: install install-torch system-deps ## Run the whole test suite (installs what it needs first)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .

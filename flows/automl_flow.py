@@ -30,8 +30,12 @@ def automl(
     metric: str | None = None,
     budget_minutes: float = 5.0,
     promote: bool = True,
+    app: str | None = None,
 ) -> dict[str, Any]:
-    """Plan the task from the dataset and the target or sentence, then search, explain, register and gate it."""
+    """Plan the task from the dataset and the target or sentence, then search, explain, register and gate it.
+
+    `app`: the app (`build_app`) this run retrains; its dataset expectation is checked first.
+    """
     from rakuten_mlops.automl.task import plan_task, run_task
     from rakuten_mlops.db import ensure_schema, get_engine
     from rakuten_mlops.tables.store import DatasetStore
@@ -40,9 +44,15 @@ def automl(
     logger = get_run_logger()
     engine = get_engine(settings.db_url)
     ensure_schema(engine)
-    planned = plan_task(
-        DatasetStore.from_settings(settings, engine), dataset, target=target, prompt=prompt, metric=metric
-    )
+    store = DatasetStore.from_settings(settings, engine)
+    if app is not None:  # an app's scheduled run: its dataset must still fit what the app was built on
+        from rakuten_mlops.assistant.build import check_expectation, load_app
+
+        built = load_app(settings, app)
+        newest = store.show(dataset)
+        check_expectation(built.expectation, store.load_frame(dataset, newest.version), newest.version)
+        logger.info("app %s: dataset %s v%d still fits its expectation", app, dataset, newest.version)
+    planned = plan_task(store, dataset, target=target, prompt=prompt, metric=metric)
     spec = planned.spec
     logger.info(
         "task: predict %s (%s, %s) from %d columns; left out: %s",

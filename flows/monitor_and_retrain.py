@@ -59,7 +59,7 @@ def check_drift_task(window: int, since_hours: float | None, threshold: float) -
 
 
 @task(cache_policy=NONE)
-def check_table_models_task(threshold: float) -> dict[str, dict[str, Any]]:
+def check_table_models_task(threshold: float | None) -> dict[str, dict[str, Any]]:
     """Each AutoML table model's drift on the records the API scored for it (no retraining)."""
     from rakuten_mlops.automl.drift import check_every_table_model
 
@@ -139,9 +139,10 @@ def monitor_and_retrain(
     """Check the newest predictions for drift; on drift alert, and retrain when there is new labelled data."""
     settings = get_settings().prepare()
     window = settings.drift_window if window is None else window
+    given = threshold  # the table models default to their app's threshold, then DRIFT_THRESHOLD
     threshold = settings.drift_threshold if threshold is None else threshold
     logger = get_run_logger()
-    tables = check_table_models_task(threshold)
+    tables = check_table_models_task(given)
     for name, table in tables.items():
         logger.info("table model %s: %s", name, table.get("skipped") or _table_verdict(table))
     check = check_drift_task(window, since_hours, threshold)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rakuten_mlops.assistant.chat import Assistant, Reply
 from rakuten_mlops.auth.roles import Principal
 from rakuten_mlops.config import Settings
@@ -16,6 +18,10 @@ class AssistantManager:
     def ask(self, message: str, *, actor: Principal) -> Reply:
         """One request: a question back, a result, or a change that waits for a confirmation."""
         return self._assistant.chat(message, actor)
+
+    def propose(self, tool: str, arguments: dict[str, Any], *, actor: Principal) -> Reply:
+        """A call chosen on the page (Build): a change waits for the same confirmation as a planned one."""
+        return self._assistant.propose(tool, arguments, actor)
 
     def confirm(self, action_id: str, *, actor: Principal) -> Reply:
         """Run a change planned before (only its author may)."""

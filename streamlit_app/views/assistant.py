@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -11,6 +15,7 @@ from rakuten_mlops.assistant.chat import Action, Reply
 from services import managers
 
 HISTORY = "assistant-history"
+_NO = SimpleNamespace(columns=[])  # a profile that could not be read: no column to match
 PAGES = {  # where a tool's result is shown in full
     "list_models": "views/registry.py", "model_details": "views/registry.py", "promote_model": "views/registry.py",
     "rollback_model": "views/registry.py", "train_model": "views/runs.py", "run_drift_check": "views/runs.py",
@@ -32,11 +37,57 @@ st.caption(
 history: list[tuple[str, str, list[Action]]] = st.session_state.setdefault(HISTORY, [])
 
 
+def build_form(action: Action, profile: dict[str, Any]) -> None:
+    """The designed profile, editable, and what to build it on; Build plans `build_app` for confirmation."""
+    from rakuten_mlops.assistant.apps import AppProfile
+    from rakuten_mlops.assistant.build import match_target
+
+    with st.form(f"build-{action.id}", border=False):
+        edited = st.text_area("Profile (JSON, editable)", json.dumps(profile, indent=2), height=260)
+        names = [d.name for d in attempt("Reading the datasets", m.datasets.datasets) or []]
+        if not names:
+            st.info("Add the app's data on the Datasets page first: Build needs a dataset to learn from.")
+        dataset = st.selectbox("Dataset", names, key=f"build-dataset-{action.id}")
+        target = st.text_input("Column to predict (blank: the one the profile's target names)")
+        budget = st.number_input("Search budget per training (minutes)", 1, 240, 5)
+        if st.form_submit_button("Build", icon=":material/construction:", disabled=not names):
+            try:
+                chosen = AppProfile.model_validate_json(edited)
+            except ValueError as exc:
+                st.error(f"The profile is not valid: {exc}", icon=":material/error:")
+                return
+            columns = [
+                c.name for c in (attempt("Reading the columns", m.datasets.profile, dataset) or _NO).columns
+            ]
+            column = target.strip() or match_target(chosen, columns)
+            arguments = {"profile": chosen.model_dump(mode="json"), "dataset": dataset, "target": column,
+                         "budget_minutes": int(budget)}  # fmt: skip
+            planned = attempt("Planning the build", m.assistant.propose, "build_app", arguments, actor=user)
+            if planned is not None:
+                history.append(("assistant", planned.reply, planned.actions))
+                st.rerun()
+
+
+def show_build(result: dict[str, Any]) -> None:
+    """What `build_app` made: each step, the native command where one was skipped, and the build's log."""
+    st.markdown(
+        f"App **{result['profile']['name']}** → model `{result['model']}`, files in `{result['directory']}`"
+    )
+    steps = pd.DataFrame(result["steps"])
+    st.dataframe(steps, hide_index=True)
+    if result.get("log"):
+        st.code("\n".join(result["log"]), language="text")
+    st.page_link("views/runs.py", label="Its trainings on the Runs page", icon=":material/open_in_new:")
+
+
 def show_result(action: Action) -> None:
     result = action.result or {}
     if action.tool == "design_app":
         st.graphviz_chart(result["graph"])
-        st.json(result["profile"], expanded=True)
+        build_form(action, result["profile"])
+        return
+    if action.tool == "build_app":
+        show_build(result)
         return
     rows = next((v for v in result.values() if isinstance(v, list) and v and isinstance(v[0], dict)), None)
     if rows is not None:
@@ -52,7 +103,11 @@ def show_action(action: Action) -> None:
         st.markdown(f"`{action.tool}` · {action.status.replace('_', ' ')}")
         if action.arguments:
             st.caption(
-                ", ".join(f"{k} = {v}" for k, v in action.arguments.items() if k not in {"prompt", "intent"})
+                ", ".join(
+                    f"{k} = {v}"
+                    for k, v in action.arguments.items()
+                    if k not in {"prompt", "intent", "profile"}
+                )
             )
         if action.status == "needs_confirmation":
             left, right = st.columns(2)

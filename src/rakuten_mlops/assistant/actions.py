@@ -38,6 +38,7 @@ GUARD = {
     "retry_run": "run_retry",
     "schedule_workflow": "schedule",
     "pause_schedule": "schedule",
+    "build_app": "app_build",
 }
 SAMPLE_SEED = 7  # the generated listings' seed when a request gives none
 
@@ -329,13 +330,37 @@ def pause_schedule(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     return _record(_schedules(ctx).set_active(args["deployment"], False))
 
 
+def build_app(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+    """The objects of an app (assistant.build): from an edited profile, or designed from the intent."""
+    from rakuten_mlops.assistant.apps import AppProfile, design
+    from rakuten_mlops.assistant.build import build_app as build
+    from rakuten_mlops.runs.connect import prefect_url
+
+    if args.get("profile"):
+        try:
+            profile = AppProfile.model_validate(args["profile"])
+        except ValueError as exc:  # pydantic names the field
+            raise DataError(f"the app profile is not valid: {exc}") from None
+    elif args.get("intent"):
+        profile = design(args["intent"])
+    else:
+        raise DataError("say which app to build: its intent in a sentence, or a profile from design_app")
+    runs = ctx.runs if prefect_url(ctx.settings.mlops_home) else None  # schedules need a lasting server
+    built = build(
+        ctx.settings, ctx.engine, profile, args["dataset"], target=args.get("target"),
+        budget_minutes=float(args.get("budget_minutes") or 5), start_now=args.get("start_now") is not False,
+        runs=runs, who=ctx.principal.name,
+    )  # fmt: skip
+    return _record(built)
+
+
 IMPLEMENTED: dict[str, Callable[[Context, dict[str, Any]], dict[str, Any]]] = {
     f.__name__: f
     for f in (
         system_status, list_models, model_details, drift_status, list_alerts, predict, explain_prediction,
         list_datasets, profile_dataset, suggest_preprocessing, list_runs, run_logs, design_app, audit_log,
         promote_model, rollback_model, train_model, run_drift_check, start_automl, acknowledge_alert, ingest_sample,
-        cancel_run, retry_run, schedule_workflow, pause_schedule,
+        cancel_run, retry_run, schedule_workflow, pause_schedule, build_app,
     )
 }  # fmt: skip
 

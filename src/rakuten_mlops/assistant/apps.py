@@ -133,7 +133,8 @@ def design(intent: str) -> AppProfile:
     daily = re.search(r"\b(daily|per day|quotidien\w*|journali\w*|par jour)\b", text)
     retrain = "0 2 * * *" if hourly else "0 2 * * 1" if daily else None
     asked = re.search(r"\b(retrain\w*|reentrain\w*|every|each|chaque|tous les|toutes les)\b", text)
-    found_schedule = slots.schedule(intent) if asked else None  # "hourly counters" describe the data
+    # Read from the retraining words on: "hourly counters" before them describe the data, not a schedule.
+    found_schedule = slots.schedule(text[asked.start() :]) if asked else None
     gpu = bool(re.search(r"\b(image\w*|photo\w*|video\w*|gpu|deep|neural|neurones?)\b", text))
     return AppProfile(
         name=_slug(target),

@@ -65,7 +65,7 @@ def _action_dict(action: Action) -> dict[str, Any]:
 
 def summary(name: str, arguments: dict[str, Any]) -> str:
     """What a call does, in one line: the tool's description and its arguments."""
-    shown = ", ".join(f"{k}={v!r}" for k, v in arguments.items() if k not in {"prompt", "intent"})
+    shown = ", ".join(f"{k}={v!r}" for k, v in arguments.items() if k not in {"prompt", "intent", "profile"})
     return f"{tool(name).description.rstrip('.')}" + (f" ({shown})" if shown else "")
 
 
@@ -122,16 +122,35 @@ class Assistant:
         if dry_run:
             return Reply(f"Planned, not run: {summary(action.tool, action.arguments)}.", [action])
         if action.mutating and not yes:
-            action.status = "needs_confirmation"
-            with self._lock:
-                self._forget_old()
-                self._pending[action.id] = (time.monotonic(), principal.name, action)
-            return Reply(
-                f"This will change the platform: {summary(action.tool, action.arguments)}. "
-                "Confirm to run it; nothing has changed yet.",
-                [action],
-            )
+            return self._hold(action, principal)
         return self._run(ctx, action)
+
+    def propose(self, name: str, arguments: dict[str, Any], principal: Principal) -> Reply:
+        """A tool call the caller chose (a page's form): checked; a change held for its confirmation."""
+        from pydantic import ValidationError
+
+        chosen = tool(name)
+        try:
+            checked = chosen.arguments.model_validate(arguments).model_dump(exclude_none=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(part) for part in first["loc"]) or name
+            raise DataError(f"{name}: {field}: {first['msg']}") from None
+        action = Action(uuid.uuid4().hex, name, checked, chosen.mutating, "planned")
+        if action.mutating:
+            return self._hold(action, principal)
+        return self._run(Context(self.settings, principal, self.api_url, self.local_prefect), action)
+
+    def _hold(self, action: Action, principal: Principal) -> Reply:
+        action.status = "needs_confirmation"
+        with self._lock:
+            self._forget_old()
+            self._pending[action.id] = (time.monotonic(), principal.name, action)
+        return Reply(
+            f"This will change the platform: {summary(action.tool, action.arguments)}. "
+            "Confirm to run it; nothing has changed yet.",
+            [action],
+        )
 
     def _confirm(self, ctx: Context, action_id: str) -> Reply:
         with self._lock:

@@ -32,7 +32,10 @@ ELSEWHERE = (
     "bonjour", "merci beaucoup", "quel temps fait-il", "raconte-moi une blague", "qui es-tu",
     "quelle heure est-il", "écris-moi un poème", "comment cuire des pâtes", "salut", "bonne nuit",
 )  # fmt: skip
-EXAMPLE_DATASETS = ("churn", "sales", "ventes", "diabetes")  # the dataset names the tools' examples use
+EXAMPLE_DATASETS = (
+    "churn", "sales", "ventes", "diabetes", "customers", "traffic", "meters", "orders", "clients", "trafic",
+    "compteurs", "commandes",
+)  # fmt: skip  # the dataset names the tools' examples use
 MIN_CONFIDENCE = 0.25  # below this probability the planner asks which action was meant
 MIN_MARGIN = 0.05  # ... or when the runner-up is this close
 _lock = threading.Lock()
@@ -272,6 +275,11 @@ def fill(chosen: Tool, request: str, known: Known) -> tuple[dict[str, Any], str 
             return args, "Which workflow: training, monitoring (drift check) or ingestion?"
     elif name == "design_app":
         args["intent"] = request.strip()
+    elif name == "build_app":
+        put("dataset", _named(request, known.datasets))
+        args["intent"] = request.strip()
+        if "dataset" not in args:
+            return args, _which_dataset(known)
     elif name == "audit_log":
         put("since_hours", _since_hours(request))
     return args, None

@@ -10,7 +10,7 @@ requests it is measured on are kept apart, in the tests.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,6 +90,19 @@ class ScheduleArgs(NoArguments):
 
 class IntentArgs(NoArguments):
     intent: str = Field(min_length=3, description="the app wanted, in a sentence")
+
+
+class BuildAppArgs(NoArguments):
+    dataset: str = Field(description="the workbench dataset the app learns from")
+    intent: str | None = Field(None, min_length=3, description="the app wanted, in a sentence")
+    profile: dict[str, Any] | None = Field(
+        None, description="an edited app profile (design_app's), instead of the intent"
+    )
+    target: str | None = Field(
+        None, description="the column to predict (default: the one the profile's target names)"
+    )
+    budget_minutes: int | None = Field(None, ge=1, le=240, description="each training's search budget")
+    start_now: bool | None = Field(None, description="start the first training now (default yes)")
 
 
 class AuditArgs(NoArguments):
@@ -258,13 +271,22 @@ TOOLS: tuple[Tool, ...] = (
     Tool("design_app", "Turn an app idea into a profile: task, inputs, target, metric, resources, schedule.",
          IntentArgs, False, (
              "I need an app that predicts network load from hourly counters",
-             "design an app to forecast sales from daily orders", "build me an application that detects fraud",
+             "design an app to forecast sales from daily orders", "make me an application that detects fraud",
              "I want a service that flags late deliveries", "create an app predicting energy use",
              "an app that tells me which customers will churn",
              "il me faut une application qui prédit la charge réseau à partir de compteurs horaires",
              "conçois une appli pour prévoir les ventes", "fais-moi une application qui détecte la fraude",
              "je veux un service qui signale les retards de livraison", "crée une appli qui prédit la consommation",
              "une application qui me dit quels clients vont partir")),
+    Tool("build_app", "Build a designed app: dataset expectation, AutoML task, schedules, monitoring, image.",
+         BuildAppArgs, True, (
+             "build the app that predicts churn from the customers dataset",
+             "build it on dataset traffic", "create the app's pipeline from the sales dataset",
+             "set up the app for energy use with dataset meters", "deploy the app designed for late deliveries",
+             "turn this app into a pipeline on dataset orders",
+             "construis l'application sur le jeu de données clients", "construis-la avec le dataset trafic",
+             "monte le pipeline de l'appli à partir du dataset ventes", "déploie l'application conçue pour la fraude",
+             "crée le pipeline de l'application sur les données compteurs", "bâtis l'appli sur le dataset commandes")),
     Tool("audit_log", "Who changed what: promotions, trainings, acknowledgements, with their results.",
          AuditArgs, False, (
              "who promoted v3", "what changed since yesterday", "show the audit log", "who did what today",

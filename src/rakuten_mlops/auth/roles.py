@@ -61,6 +61,7 @@ ACTIONS: dict[str, Role] = {
     "settings": Role.ADMIN,
     "containers": Role.ADMIN,
     "deploy": Role.ADMIN,
+    "app_build": Role.ADMIN,  # an app's schedules and container, besides its AutoML task
 }
 
 

@@ -235,14 +235,20 @@ def check_table_drift(
 def check_every_table_model(
     settings: Settings, engine: Engine, *, window: int = DEFAULT_WINDOW, threshold: float | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Check each AutoML model that has a champion; one that cannot be checked yet says why (`skipped`)."""
+    """Check each AutoML model that has a champion; one that cannot be checked yet says why (`skipped`).
+
+    The threshold: `threshold` when given, else the one of the app built on the model, else DRIFT_THRESHOLD.
+    """
+    from rakuten_mlops.assistant.build import drift_thresholds
+
     found: dict[str, dict[str, Any]] = {}
     names = TableModels(settings.tracking_uri).names()
+    by_app = drift_thresholds(settings)  # an app's own threshold for its model
     catch_up = wait_for_inference_log(settings.api_url, datetime.now(UTC)) if names else None
     for name in names:
         try:
             check = check_table_drift(
-                settings, engine, name, window=window, threshold=threshold,
+                settings, engine, name, window=window, threshold=threshold if threshold is not None else by_app.get(name),
                 report_dir=settings.reports_dir, catch_up=catch_up,
             )  # fmt: skip
         except (DataError, ModelError) as exc:  # too few records yet, no champion

@@ -77,6 +77,8 @@ class ScheduleRecord(BaseModel):
     interval: float | None = None  # seconds
     active: bool
     next: list[datetime] = Field(default_factory=list)
+    slug: str | None = None  # a named schedule (an app's retraining), replaced by name
+    parameters: dict[str, Any] = Field(default_factory=dict)  # what its runs get beyond the defaults
 
 
 class DeploymentSchedules(BaseModel):

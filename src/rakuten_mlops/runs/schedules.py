@@ -96,6 +96,8 @@ def _record(schedule: Any) -> ScheduleRecord:
         timezone=getattr(inner, "timezone", None) if cron else None,
         interval=interval.total_seconds() if interval is not None else None,
         active=bool(schedule.active),
+        slug=getattr(schedule, "slug", None),
+        parameters=dict(getattr(schedule, "parameters", None) or {}),
     )
     if schedule.active and (cron or interval is not None):
         record.next = preview(cron, record.timezone, record.interval, getattr(inner, "anchor_date", None))
@@ -149,7 +151,7 @@ class Schedules:
         schedule_id: str | None = None,
         add: bool = False,
     ) -> DeploymentSchedules:
-        """Replace the deployment's schedules with this one (or edit `schedule_id`, or `add` another)."""
+        """Replace the deployment's unnamed schedules with this one (or edit `schedule_id`, or `add` another)."""
         schedule = self._schedule_object(cron, timezone, interval)
         with self._runs._client() as c:
             found = self._runs._deployment(c, deployment)
@@ -158,10 +160,24 @@ class Schedules:
                 target = self._one(existing, schedule_id, deployment)
                 c.update_deployment_schedule(found.id, target.id, schedule=schedule, active=True)
             else:
-                if not add:
+                if not add:  # a named schedule (an app's) is kept: it is replaced by its name (`put`)
                     for old in existing:
-                        c.delete_deployment_schedule(found.id, old.id)
+                        if not getattr(old, "slug", None):
+                            c.delete_deployment_schedule(found.id, old.id)
                 c.create_deployment_schedules(found.id, [(schedule, True)])
+        return self.show(deployment)
+
+    def put(
+        self, deployment: str, slug: str, cron: str, parameters: dict[str, Any], timezone: str = "UTC"
+    ) -> DeploymentSchedules:
+        """Create or replace the schedule named `slug`, whose runs get `parameters`; the others stay."""
+        schedule = self._schedule_object(cron, timezone, None)
+        with self._runs._client() as c:
+            found = self._runs._deployment(c, deployment)
+            for old in c.read_deployment_schedules(found.id):
+                if getattr(old, "slug", None) == slug:
+                    c.delete_deployment_schedule(found.id, old.id)
+            c.create_deployment_schedules(found.id, [(schedule, True)], parameters=parameters, slug=slug)
         return self.show(deployment)
 
     def set_active(

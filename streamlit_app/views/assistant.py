@@ -15,6 +15,7 @@ from rakuten_mlops.assistant.chat import Action, Reply
 from services import managers
 
 HISTORY = "assistant-history"
+CONFIRMED = "assistant-confirmed"  # ids of the planned changes confirmed here (their result is shown once)
 _NO = SimpleNamespace(columns=[])  # a profile that could not be read: no column to match
 PAGES = {  # where a tool's result is shown in full
     "list_models": "views/registry.py", "model_details": "views/registry.py", "promote_model": "views/registry.py",
@@ -35,6 +36,13 @@ st.caption(
     "shows what it will do and runs only when you confirm it, with your rights, and is audited."
 )
 history: list[tuple[str, str, list[Action]]] = st.session_state.setdefault(HISTORY, [])
+api = m.api.status()
+if not api.up:  # the tools that classify or explain a listing go through it; the others do not
+    st.info(
+        f"The prediction API at {m.api.url} is not reachable ({api.detail}): classifying and explaining a "
+        "listing will fail until it is up; the other actions work.",
+        icon=":material/cloud_off:",
+    )
 
 
 def build_form(action: Action, profile: dict[str, Any]) -> None:
@@ -99,8 +107,11 @@ def show_result(action: Action) -> None:
 
 
 def show_action(action: Action) -> None:
+    confirmed: set[str] = st.session_state.setdefault(CONFIRMED, set())
+    waiting = action.status == "needs_confirmation"
     with st.container(border=True):
-        st.markdown(f"`{action.tool}` · {action.status.replace('_', ' ')}")
+        shown = "confirmed" if waiting and action.id in confirmed else action.status.replace("_", " ")
+        st.markdown(f"`{action.tool}` · {shown}")
         if action.arguments:
             st.caption(
                 ", ".join(
@@ -109,13 +120,15 @@ def show_action(action: Action) -> None:
                     if k not in {"prompt", "intent", "profile"}
                 )
             )
-        if action.status == "needs_confirmation":
+        if waiting and action.id in confirmed:
+            st.caption("Confirmed: what it did follows.")
+        elif waiting:
             left, right = st.columns(2)
             if left.button("Confirm", key=f"confirm-{action.id}", type="primary", icon=":material/check:"):
                 done = attempt("Running it", m.assistant.confirm, action.id, actor=user)
                 if done is not None:
+                    confirmed.add(action.id)
                     history.append(("assistant", done.reply, done.actions))
-                    action.status = "done" if done.actions and done.actions[0].status == "done" else "failed"
                     st.rerun()
             if right.button("Cancel", key=f"cancel-{action.id}", icon=":material/close:"):
                 action.status = "failed"

@@ -55,6 +55,7 @@ def test_a_user_asks_sees_the_planned_change_and_confirms_it(
         assert not at.exception, [e.value for e in at.exception]
         assert _champion(home) == other
         assert any(md.value.startswith("Done: Make a version the champion") for md in at.markdown)
+        Registry.from_uri(home.tracking_uri, home.model_name).promote(before, "the session's home as it was")
     finally:
         st.cache_resource.clear()
         get_settings.cache_clear()

@@ -172,6 +172,11 @@ def test_the_socket_moves_to_the_temporary_folder_when_the_home_path_is_too_long
     assert socket_path(tmp_path, token) == tmp_path.resolve() / "stack" / "supervisor.sock"
     assert socket_path(home, token).name == f"rakuten-mlops-{token[:16]}.sock"
     assert len(str(socket_path(home, token))) < 108
+    # 104 bytes fit a socket, but supervisord binds `PATH.PID` first: that one would not.
+    tail = len("/stack/supervisor.sock")
+    near = tmp_path.resolve() / ("n" * (104 - len(str(tmp_path.resolve())) - 1 - tail))
+    assert len(str(near / "stack" / "supervisor.sock")) == 104
+    assert socket_path(near, token).name == f"rakuten-mlops-{token[:16]}.sock"
 
 
 def test_down_stops_processes_left_by_an_up_that_was_killed(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 PAGES = [
     "Home", "Infrastructure", "Catalogue", "Datasets", "Training", "AutoML", "Model registry", "Runs", "Predictions",
-    "Monitoring", "Settings", "Kubernetes", "Users", "Audit",
+    "Monitoring", "Settings", "Kubernetes", "Users", "Audit", "Assistant",
 ]  # fmt: skip
 TITLES = {"Home": "Rakuten MLOps control room"}
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
@@ -133,16 +133,19 @@ def wrong_class(page: object, live_api: LiveApi) -> None:
     """The "Wrong class" button under the prediction just shown: the API stores the right code on it."""
     from sqlalchemy import create_engine, text
 
+    engine = create_engine(f"sqlite:///{live_api.home / 'app.db'}")
+    corrected = text(
+        "SELECT id, prdtypecode, true_prdtypecode FROM predictions WHERE true_prdtypecode IS NOT NULL"
+    )
+    with engine.connect() as connection:  # the session's API may hold corrections of other tests
+        before = set(connection.execute(corrected).all())
     page.get_by_role("button", name="Wrong class").click()  # type: ignore[attr-defined]
     page.get_by_text("Recorded: the right class is").wait_for(timeout=60_000)  # type: ignore[attr-defined]
     no_traceback(page)
-    engine = create_engine(f"sqlite:///{live_api.home / 'app.db'}")
     with engine.connect() as connection:
-        stored = connection.execute(
-            text("SELECT prdtypecode, true_prdtypecode FROM predictions WHERE true_prdtypecode IS NOT NULL")
-        ).all()
+        stored = set(connection.execute(corrected).all()) - before
     engine.dispose()
-    assert len(stored) == 1 and stored[0][0] != stored[0][1], stored
+    assert len(stored) == 1 and [(code, truth) for _, code, truth in stored if code != truth], stored
 
 
 def promote_and_roll_back(page: object) -> None:
@@ -163,6 +166,43 @@ def promote_and_roll_back(page: object) -> None:
     page.get_by_text("v1 is the champion again").wait_for(timeout=60_000)  # type: ignore[attr-defined]
     no_traceback(page)
     snap(page, "22-registry-rolled-back")
+
+
+def ask(page: object, message: str) -> None:
+    """Type a request into the Assistant's chat box and wait for the page to settle."""
+    box = page.get_by_test_id("stChatInputTextArea")  # type: ignore[attr-defined]
+    box.fill(message)
+    box.press("Enter")
+    page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    page.wait_for_selector(IDLE, timeout=90_000)  # type: ignore[attr-defined]
+
+
+def confirm(page: object, done: str) -> None:
+    """Press the one Confirm of the planned change and wait for its result."""
+    button = page.get_by_role("button", name="Confirm")  # type: ignore[attr-defined]
+    assert button.count() == 1
+    button.click()
+    page.get_by_text(done).last.wait_for(timeout=90_000)  # type: ignore[attr-defined]
+    page.wait_for_selector(IDLE, timeout=90_000)  # type: ignore[attr-defined]
+    no_traceback(page)
+
+
+def assistant_walk(page: object) -> None:
+    """Assistant: a question answered at once, a promotion confirmed, an intent designed and built."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Assistant", exact=True).click()  # type: ignore[attr-defined]
+    settle(page, "Assistant")
+    ask(page, "quel est le champion ?")
+    page.get_by_text("Done: One version's metrics").wait_for(timeout=90_000)  # type: ignore[attr-defined]
+    ask(page, "promote version 2")
+    page.get_by_text("nothing has changed yet").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    confirm(page, "Done: Make a version the champion")
+    ask(page, "an app that tells me which customers will churn")
+    page.get_by_label("Profile (JSON, editable)").wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Build").click()  # type: ignore[attr-defined]
+    page.get_by_text("nothing has changed yet").last.wait_for(timeout=60_000)  # type: ignore[attr-defined]
+    page.wait_for_selector(IDLE, timeout=60_000)  # type: ignore[attr-defined]
+    confirm(page, "model churn-churned")
+    snap(page, "24-assistant-built-app")
 
 
 def test_clicking_through_every_page_and_predicting_one_listing(
@@ -206,6 +246,7 @@ def test_clicking_through_every_page_and_predicting_one_listing(
     page.get_by_text("confidence").first.wait_for(timeout=60_000)
     no_traceback(page)
     snap(page, "23-datasets-suggestions")
+    assistant_walk(page)
     context.close()
 
 

@@ -118,10 +118,14 @@ def drift_thresholds(settings: Settings) -> dict[str, float]:
 
 
 def match_target(profile: AppProfile, columns: list[str]) -> str | None:
-    """The column the profile's target names ("network load" -> `network_load`, or `load`), if one does."""
+    """The column the profile's target names, if one does: "network load" -> `network_load` (or `load`),
+    "churn" -> `churned` (a word and its inflections: one starts with the other, four letters at least)."""
 
     def words(text: str) -> set[str]:
         return set(re.findall(r"[a-z0-9]+", slots.fold(text))) - {"the", "of", "a", "le", "la", "de", "du"}
+
+    def same(a: str, b: str) -> bool:
+        return a == b or (min(len(a), len(b)) >= 4 and (a.startswith(b) or b.startswith(a)))
 
     wanted = words(profile.target)
     best: tuple[float, str] | None = None
@@ -131,9 +135,10 @@ def match_target(profile: AppProfile, columns: list[str]) -> str | None:
             continue
         if have == wanted:
             return column
-        shared = len(have & wanted) / len(have | wanted)
-        if shared > 0 and (best is None or shared > best[0]):
-            best = (shared, column)
+        matched = sum(any(same(w, h) for h in have) for w in wanted)
+        score = matched / len(wanted | have)
+        if matched and (best is None or score > best[0]):
+            best = (score, column)
     return best[1] if best is not None else None
 
 

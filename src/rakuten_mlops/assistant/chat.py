@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from rakuten_mlops.assistant.actions import Context, execute
@@ -163,7 +163,7 @@ class Assistant:
             if found[1] != ctx.principal.name:
                 raise DataError(f"action {action_id!r} was planned by someone else; only they can confirm it")
             del self._pending[action_id]
-        return self._run(ctx, found[2])
+        return self._run(ctx, replace(found[2]))  # the planned action, as shown, stays as it was
 
     def _run(self, ctx: Context, action: Action) -> Reply:
         try:

@@ -20,8 +20,9 @@ MARKER_ENV = "RAKUTEN_MLOPS_STACK"
 # starts in a row. Long enough to cover a boot that crashes (imports, migrations, a port taken).
 START_SECONDS = 30
 START_RETRIES = 3
-# The longest path of a unix socket (sun_path is 108 bytes on Linux, with its terminating NUL).
-MAX_SOCKET_PATH = 107
+# The longest path of a unix socket (sun_path is 108 bytes on Linux, with its terminating NUL), less
+# what supervisord adds: it binds `PATH.PID` first, then renames it (a pid has up to 7 digits).
+MAX_SOCKET_PATH = 107 - len(".4194304")
 
 
 class StackError(MlopsError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,16 +70,30 @@ class ServiceProcess:
             return ""
 
     def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM the whole process group (graceful: lets the API flush its log), SIGKILL if it hangs."""
+        """SIGTERM the whole process group (graceful: lets the API flush its log), SIGKILL if it hangs.
+
+        Descendants in a process group of their own (a flow run the deployments process started, and
+        what that run started) are killed too once the group is gone, so none outlives the service.
+        """
+        import psutil
+
         process = self.process
         if process is None or process.poll() is not None:
             return None if process is None else process.returncode
+        try:
+            descendants = psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            descendants = []
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            return process.wait(timeout)
+            code = process.wait(timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
-            return process.wait(5)
+            code = process.wait(5)
+        for child in descendants:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        return code
 
 
 def api_command(port: int, workers: int = 1, log_level: str = "warning") -> list[str]:

@@ -29,8 +29,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 REQUESTS = REPO / "tests" / "assistant" / "held_apart_requests.json"
-# Written after the planner was built and never used to change it: the honest measure.
-FRESH = REPO / "tests" / "assistant" / "fresh_requests.json"
+# Written after the planner's second round of examples and never used to change it: the honest measure.
+FRESH = REPO / "tests" / "assistant" / "fresh_requests_2.json"
+# The first such list: its misses were read to write that second round, so it is no longer fresh.
+SEEN = REPO / "tests" / "assistant" / "fresh_requests.json"
 
 
 def _right(planned: Any, tool: str | None, arguments: dict[str, Any] | None) -> bool:
@@ -100,13 +102,17 @@ def main() -> None:
             },
         }
     fresh = json.loads(FRESH.read_text(encoding="utf-8"))
+    seen = json.loads(SEEN.read_text(encoding="utf-8"))
     for name, plan in (("builtin", planner.plan), ("nearest-example", nearest_example_planner())):
-        results[name]["fresh_accuracy"] = round(
-            sum(_right(plan(r["request"], known), r["tool"], r["arguments"]) for r in fresh) / len(fresh), 4
-        )
+        for key, cases in (("fresh_accuracy", fresh), ("seen_fresh_accuracy", seen)):
+            results[name][key] = round(
+                sum(_right(plan(r["request"], known), r["tool"], r["arguments"]) for r in cases) / len(cases),
+                4,
+            )
     report = {
         "requests": len(rows),
         "fresh_requests": len(fresh),
+        "seen_fresh_requests": len(seen),
         "repeats": options.repeats,
         "cold_start_s": round(cold, 3),
         "planners": results,

@@ -31,6 +31,8 @@ ELSEWHERE = (
     "what time is it", "write me a poem", "how do I cook pasta", "good morning",
     "bonjour", "merci beaucoup", "quel temps fait-il", "raconte-moi une blague", "qui es-tu",
     "quelle heure est-il", "écris-moi un poème", "comment cuire des pâtes", "salut", "bonne nuit",
+    "how are you", "what is the capital of Italy", "translate this into German", "who won the match",
+    "comment ça va", "quelle est la capitale de l'Espagne", "traduis ceci en anglais", "qui a gagné le match",
 )  # fmt: skip
 EXAMPLE_DATASETS = (
     "churn", "sales", "ventes", "diabetes", "customers", "traffic", "meters", "orders", "clients", "trafic",

@@ -294,6 +294,41 @@ TOOLS: tuple[Tool, ...] = (
              "qui a promu la v3", "qu'est-ce qui a changé depuis hier", "montre le journal d'audit",
              "qui a fait quoi aujourd'hui", "liste les changements récents", "qui a acquitté les alertes")),
 )  # fmt: skip
+# A second round of examples, for the phrasings the first missed: synonyms of the verbs ("fit",
+# "score", "live", "still going", "for now"), questions asked as statements, and shorter French.
+MORE_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "system_status": ("are all the parts working", "is anything down", "do the components respond",
+                      "est-ce que tout marche", "un service est-il en panne", "les composants répondent-ils"),
+    "model_details": ("how well does v5 perform", "which model is in service", "what score did version 2 get",
+                      "which model answers predictions", "comment s'en sort la version 5",
+                      "quel modèle est en service", "quel score a obtenu la version 2", "quel modèle répond"),
+    "train_model": ("fit a new classifier on the listings", "build a fresh model", "train once more",
+                    "train again but keep the current champion", "ajuste un nouveau modèle sur le catalogue",
+                    "refais un modèle", "entraîne encore une fois", "entraîne sans toucher au champion"),
+    "run_drift_check": ("check whether the data moved", "run the drift monitor now", "analyse recent traffic for drift",
+                        "vérifie si le trafic récent a dérivé", "fais tourner le contrôle de dérive",
+                        "analyse la dérive du trafic récent"),
+    "drift_status": ("did the last check find drift", "how much drifted", "le dernier contrôle a-t-il trouvé une dérive",
+                     "quelle part a dérivé"),
+    "suggest_preprocessing": ("what should I clean in churn", "how should I prepare churn", "fixes for churn before training",
+                              "que dois-je nettoyer dans churn", "comment préparer churn",
+                              "quelles corrections pour churn avant l'apprentissage"),
+    "list_runs": ("which runs are going on", "what is still in progress", "show me the jobs",
+                  "quelles exécutions sont en cours", "qu'est-ce qui tourne encore", "montre les tâches"),
+    "pause_schedule": ("stop the automatic training for now", "hold the scheduled monitoring", "no more automatic ingestion",
+                       "arrête l'entraînement automatique pour le moment", "suspends la surveillance planifiée",
+                       "plus d'ingestion automatique"),
+    "cancel_run": ("kill the training that is running", "abort the current monitoring run",
+                   "tue l'entraînement en cours", "interromps l'exécution de surveillance en cours"),
+    "retry_run": ("rerun the failed ingestion", "try the crashed run once more",
+                  "relance l'ingestion échouée", "retente l'exécution plantée"),
+    "audit_log": ("who rolled back", "who made changes this week", "history of actions",
+                  "qui a fait un retour arrière", "qui a changé quelque chose cette semaine", "historique des actions"),
+}  # fmt: skip
+TOOLS = tuple(
+    Tool(t.name, t.description, t.arguments, t.mutating, t.examples + MORE_EXAMPLES.get(t.name, ()))
+    for t in TOOLS
+)
 BY_NAME = {tool.name: tool for tool in TOOLS}
 
 

@@ -189,3 +189,24 @@ def test_an_mcp_client_lists_the_tools_and_a_change_waits_for_confirmed(home: Se
     assert details["status"] == "done" and details["result"]["version"] == before
     assert held["status"] == "needs_confirmation" and meanwhile == before
     assert held["done"]["status"] == "done" and _champion(home) == other
+
+
+def test_a_question_about_changes_is_answered_from_the_audit_log_and_the_registry_citing_both(
+    home: Settings,
+) -> None:
+    assistant = Assistant(home)
+    before = _champion(home)
+    other = "1" if before == "2" else "2"
+    assistant.chat(f"promote version {other}", ALICE, yes=True)
+    answered = assistant.chat(f"who promoted v{other}?", VIEWER)
+    (action,) = answered.actions
+    assert (action.tool, action.arguments) == ("audit_log", {"action": "promote", "version": other})
+    assert answered.reply.startswith(f"alice promoted v{other} at "), answered.reply
+    assert "Read: the audit log (" in answered.reply
+    assert f"the registry's champion history of {home.model_name}" in answered.reply
+    assert action.result is not None
+    assert action.result["champion_events"][-1]["version"] == other
+    nobody = assistant.chat("qui a promu la version 99 ?", VIEWER)
+    assert nobody.reply.startswith("Nobody promoted v99 in all time, according to the audit log"), (
+        nobody.reply
+    )

@@ -258,7 +258,36 @@ def design_app(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def audit_log(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
-    return {"entries": _jsonable(list_entries(ctx.engine, since_hours=args.get("since_hours"), limit=50))}
+    """Who changed what, from the audit log (and, for a version's promotions, the registry's history).
+
+    `answer` says it in a sentence and `read` names what was read, so the reply can cite it.
+    """
+    since, action, version = args.get("since_hours"), args.get("action"), args.get("version")
+    entries = list_entries(ctx.engine, since_hours=since, action=action, limit=500)
+    if version is not None:
+        entries = [e for e in entries if str(e.arguments.get("version")) == version]
+    window = f"the last {since:g} h" if since else "all time"
+    read = [f"the audit log ({len(entries)} entries, {window})"]
+    found: dict[str, Any] = {"entries": _jsonable(entries[:50]), "read": read}
+    if version is not None and action in {None, "promote", "rollback"}:
+        registry = ctx.registry(args.get("model"))
+        events = [e for e in registry.history() if str(e.get("version")) == version]
+        found["champion_events"] = events
+        read.append(
+            f"the registry's champion history of {registry.name} ({len(events)} events of v{version})"
+        )
+    what = {"promote": "promoted", "rollback": "rolled back"}.get(action or "", "changed")
+    subject = f"v{version}" if version else "the platform"
+    if entries:
+        newest = entries[0]
+        more = f" (and {len(entries) - 1} earlier)" if len(entries) > 1 else ""
+        found["answer"] = (
+            f"{newest.user} {what} {subject} at {newest.at:%Y-%m-%d %H:%M} UTC "
+            f"({newest.action}, {newest.result}){more}"
+        )
+    else:
+        found["answer"] = f"Nobody {what} {subject} in {window}, according to the audit log"
+    return found
 
 
 # ------------------------------------------------------------------ changing tools

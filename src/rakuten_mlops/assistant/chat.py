@@ -169,6 +169,9 @@ class Assistant:
         try:
             action.result = execute(ctx, action.tool, action.arguments)
             action.status = "done"
+            if "answer" in action.result:  # a question about the platform: the answer, citing what was read
+                read = "; ".join(action.result.get("read", []))
+                return Reply(f"{action.result['answer']}." + (f" Read: {read}." if read else ""), [action])
             return Reply(f"Done: {summary(action.tool, action.arguments)}.", [action])
         except MlopsError as exc:
             action.status, action.error = "failed", str(exc)

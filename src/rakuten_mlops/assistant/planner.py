@@ -123,6 +123,8 @@ def plan(request: str, known: Known | None = None) -> Plan:
     candidates = tuple(ranked[:3])
     if best == OUT_OF_SCOPE:
         return Plan(None, question=HELP, confidence=p, candidates=candidates)
+    if tool(best).mutating and re.match(r"\s*(who|qui)\b", slots.fold(request)):
+        best, p, p2 = "audit_log", 1.0, 0.0  # "who promoted v3?" asks about a change, never for one
     if p < MIN_CONFIDENCE or p - p2 < MIN_MARGIN:
         names = " or ".join(f"`{name}` ({tool(name).description.rstrip('.')})" for name, _ in ranked[:2])
         return Plan(None, question=f"Did you mean {names}?", confidence=p, candidates=candidates)
@@ -284,7 +286,22 @@ def fill(chosen: Tool, request: str, known: Known) -> tuple[dict[str, Any], str 
             return args, _which_dataset(known)
     elif name == "audit_log":
         put("since_hours", _since_hours(request))
+        put("action", _audit_action(request))
+        put("version", slots.version(request))
     return args, None
+
+
+_AUDIT_ACTIONS = (  # the audited action a question about changes names, by its verbs
+    (r"\b(promo\w*|promu\w*|promeu\w*)", "promote"),
+    (r"\b(roll(?:ed)?[ -]?back\w*|retour arriere|revenu\w*|restaur\w*)", "rollback"),
+    (r"\b(acknowledg\w*|acquitt\w*)", "acknowledge"),
+    (r"\b(schedul\w*|planifi\w*)", "schedule"),
+)
+
+
+def _audit_action(request: str) -> str | None:
+    text = slots.fold(request)
+    return next((action for pattern, action in _AUDIT_ACTIONS if re.search(pattern, text)), None)
 
 
 def _only_number(request: str) -> int | None:

@@ -105,8 +105,15 @@ class BuildAppArgs(NoArguments):
     start_now: bool | None = Field(None, description="start the first training now (default yes)")
 
 
+AuditAction = Literal[
+    "promote", "rollback", "run_start", "acknowledge", "schedule", "ingest", "automl", "app_build"
+]
+
+
 class AuditArgs(NoArguments):
     since_hours: float | None = Field(None, gt=0, description="only the last H hours")
+    action: AuditAction | None = Field(None, description="only this kind of change (promote, rollback, ...)")
+    version: str | None = Field(None, description="only changes of this model version")
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,20 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from rakuten_mlops.assistant.chat import Assistant
 from rakuten_mlops.auth.audit import list_entries
 from rakuten_mlops.auth.roles import Principal, Role
+from rakuten_mlops.auth.tokens import issue_token
+from rakuten_mlops.auth.users import create_user, list_users
 from rakuten_mlops.config import Settings
 from rakuten_mlops.db import make_engine
 from rakuten_mlops.errors import DataError
 from rakuten_mlops.registry import Registry
+from rakuten_mlops.testing.processes import ServiceProcess, free_port
 
 ALICE = Principal("alice", Role.ADMIN)
 VIEWER = Principal("victor", Role.VIEWER)
@@ -210,3 +214,66 @@ def test_a_question_about_changes_is_answered_from_the_audit_log_and_the_registr
     assert nobody.reply.startswith("Nobody promoted v99 in all time, according to the audit log"), (
         nobody.reply
     )
+
+
+def test_over_http_the_mcp_server_wants_a_users_token_and_runs_tools_with_that_users_role(
+    home: Settings, tmp_path: Path
+) -> None:
+    import asyncio
+    import time
+
+    import httpx
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    engine = make_engine(home.db_url)
+    for name, role in (("vera", Role.VIEWER), ("adam", Role.ADMIN)):
+        if name not in {u.name for u in list_users(engine)}:
+            create_user(engine, name, role, None)
+    viewer, admin = issue_token(engine, "vera").token, issue_token(engine, "adam").token
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/mcp"
+    env = {**os.environ, "MLOPS_HOME": str(home.mlops_home), "DATABASE_URL": home.db_url,
+           "MLFLOW_TRACKING_URI": home.tracking_uri}  # fmt: skip
+    command = [sys.executable, "-m", "rakuten_mlops.cli", "mcp", "--transport", "http", "--port", str(port)]
+    server = ServiceProcess(command, env, tmp_path / "mcp.log").start()
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # up once it answers at all (401: no token)
+            try:
+                anonymous = httpx.post(url, json={}, timeout=5)
+                break
+            except httpx.HTTPError:
+                assert (
+                    time.monotonic() < deadline
+                    and server.process is not None
+                    and server.process.poll() is None
+                )
+                time.sleep(0.5)
+        assert anonymous.status_code == 401
+        assert (
+            httpx.post(url, json={}, headers={"Authorization": "Bearer rkm_not_a_token"}).status_code == 401
+        )
+        before = _champion(home)
+        other = "1" if before == "2" else "2"
+
+        async def call(token: str, tool: str, arguments: dict) -> object:
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120)
+            async with http, Client(streamable_http_client(url, http_client=http)) as client:
+                return await client.call_tool(tool, arguments)
+
+        read = asyncio.run(call(viewer, "model_details", {}))
+        assert not read.is_error and json.loads(read.content[0].text)["result"]["version"] == before  # type: ignore[attr-defined]
+        refused = asyncio.run(call(viewer, "promote_model", {"version": other, "confirmed": True}))
+        assert refused.is_error and "vera is viewer" in refused.content[0].text  # type: ignore[attr-defined]
+        assert _champion(home) == before
+        done = asyncio.run(call(admin, "promote_model", {"version": other, "confirmed": True}))
+        assert not done.is_error and _champion(home) == other  # type: ignore[attr-defined]
+        entries = [
+            e for e in list_entries(engine) if e.arguments.get("via") == "assistant" and e.action == "promote"
+        ]
+        assert {"vera", "adam"} <= {e.user for e in entries}
+    finally:
+        server.stop()
+        engine.dispose()

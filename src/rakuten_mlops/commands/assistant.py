@@ -48,13 +48,16 @@ def mcp_command(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The http transport's port.")] = 8765,
 ) -> None:
-    """Serve the assistant's tools over the Model Context Protocol; changes wait for confirmed=true."""
+    """Serve the assistant's tools over the Model Context Protocol; changes wait for confirmed=true.
+
+    Over http every request needs `Authorization: Bearer TOKEN` (`users token NAME`) and runs as that user.
+    """
     from rakuten_mlops.assistant.mcp_server import build_server
 
     if transport not in {"stdio", "http"}:
         raise typer.BadParameter("use stdio or http", param_hint="--transport")
-    server = build_server(prepared_settings(), cli_actor())
     if transport == "stdio":
-        server.run("stdio")
-    else:
+        build_server(prepared_settings(), cli_actor()).run("stdio")
+    else:  # each request carries a platform user's token; the tools run with that user's role
+        server = build_server(prepared_settings(), None, http_url=f"http://{host}:{port}")
         server.run("streamable-http", host=host, port=port)

@@ -111,3 +111,36 @@ def test_the_models_streamed_tool_call_becomes_a_change_that_waits(
 def test_the_backend_says_what_it_needs(home: Settings) -> None:
     with pytest.raises(DataError, match="ASSISTANT_BASE_URL and ASSISTANT_MODEL"):
         Assistant(home.model_copy(update={"assistant_backend": "openai"}))
+
+
+def test_the_llm_backend_of_the_settings_store_is_used_and_a_change_counts_at_the_next_question(
+    home: Settings, model_server: tuple[str, Scripted]
+) -> None:
+    from rakuten_mlops.auth.settings_store import SettingsStore
+    from rakuten_mlops.db import make_engine
+
+    url, script = model_server
+    secret = "a-test-secret-key-of-enough-length"
+    settings = home.model_copy(update={"assistant_backend": "openai", "secret_key": SecretStr(secret)})
+    engine = make_engine(settings.db_url)
+    store = SettingsStore(engine, secret)
+    try:
+        for key, value in (
+            ("llm.base_url", url),
+            ("llm.model", "stored-model"),
+            ("llm.api_key", "sk-stored"),
+        ):
+            store.set(key, value, ALICE)
+        assistant = Assistant(settings)  # no ASSISTANT_BASE_URL nor ASSISTANT_MODEL: the store's are used
+        script.answers += [TEXT, TEXT]
+        assert assistant.chat("hello there", ALICE).reply == "Which version do you mean?"
+        headers, body = script.requests[-1]
+        assert body["model"] == "stored-model"
+        assert {k.lower(): v for k, v in headers.items()}["authorization"] == "Bearer sk-stored"
+        store.set("llm.model", "another-model", ALICE)  # changed on the Settings page meanwhile
+        assistant.chat("hello again", ALICE)
+        assert script.requests[-1][1]["model"] == "another-model"
+    finally:
+        for key in ("llm.base_url", "llm.model", "llm.api_key"):
+            store.unset(key, ALICE)
+        engine.dispose()

@@ -24,6 +24,8 @@ from rakuten_mlops.config import Settings
 from rakuten_mlops.errors import DataError, MlopsError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from rakuten_mlops.assistant.remote import RemotePlanner
 
 Status = Literal["planned", "needs_confirmation", "done", "failed"]
@@ -75,13 +77,37 @@ class Assistant:
     def __init__(self, settings: Settings, *, api_url: str | None = None, local_prefect: bool = True) -> None:
         self.settings = settings
         self.api_url, self.local_prefect = api_url, local_prefect  # see actions.Context
+        self._engine: Engine | None = None
         self._remote: RemotePlanner | None = None
-        if settings.assistant_backend == "openai":
-            from rakuten_mlops.assistant.remote import RemotePlanner
+        if settings.assistant_backend == "openai":  # the configuration is read again at each question
+            from rakuten_mlops.assistant.remote import RemotePlanner, llm_config
 
-            self._remote = RemotePlanner(settings)
+            self._remote = RemotePlanner(llm_config(settings, self._store_engine()))
         self._pending: dict[str, tuple[float, str, Action]] = {}  # id -> (planned at, who, action)
         self._lock = threading.Lock()
+
+    def _store_engine(self) -> Engine | None:
+        """The settings store's database (None when it cannot be opened: the environment's settings then)."""
+        from rakuten_mlops.db import ensure_schema, make_engine
+
+        if self._engine is None:
+            try:
+                self._engine = make_engine(self.settings.db_url)
+                ensure_schema(self._engine)
+            except MlopsError:
+                return None
+        return self._engine
+
+    def _planner(self) -> RemotePlanner | None:
+        """The `openai` backend with the LLM settings of now (a change on the Settings page counts at once)."""
+        if self._remote is None:
+            return None
+        from rakuten_mlops.assistant.remote import RemotePlanner, llm_config
+
+        config = llm_config(self.settings, self._store_engine())
+        if config != self._remote.config:
+            self._remote = RemotePlanner(config)
+        return self._remote
 
     def known(self, ctx: Context) -> Known:
         """The dataset and model names a request may mention (none when their stores do not answer)."""
@@ -115,7 +141,8 @@ class Assistant:
         if confirm is not None:
             return self._confirm(ctx, confirm)
         known = self.known(ctx)
-        planned = self._remote.plan(message, known) if self._remote is not None else plan(message, known)
+        remote = self._planner()
+        planned = remote.plan(message, known) if remote is not None else plan(message, known)
         if planned.tool is None or planned.question is not None:
             return Reply(planned.question or "What would you like to do?")
         action = Action(uuid.uuid4().hex, planned.tool, planned.arguments, planned.mutating, "planned")

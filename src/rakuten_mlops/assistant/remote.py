@@ -1,7 +1,9 @@
 """The `openai` planning backend: any OpenAI-compatible chat-completions endpoint with tool calling.
 
-`ASSISTANT_BASE_URL` (Ollama, vLLM, OpenAI and others speak the protocol), `ASSISTANT_MODEL` and
-`ASSISTANT_API_KEY` (a secret: sent to that endpoint only, never logged). The tools are offered
+The endpoint, model and key come from the settings store (the Settings page's "LLM backend",
+the key encrypted with SECRET_KEY), read at each question, else from `ASSISTANT_BASE_URL` (Ollama,
+vLLM, OpenAI and others speak the protocol), `ASSISTANT_MODEL` and `ASSISTANT_API_KEY` (a secret:
+sent to that endpoint only, never logged). The tools are offered
 with their JSON schemas (from their pydantic models); the model's first tool call becomes the
 plan, validated like the built-in planner's, and a reply without one is the question back. The
 answer is read as a stream, so a long reply arrives as it is written (`on_text`).
@@ -10,15 +12,20 @@ answer is read as a stream, so a long reply arrives as it is written (`on_text`)
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from rakuten_mlops.assistant.planner import Known, Plan
 from rakuten_mlops.assistant.tools import TOOLS, tool
 from rakuten_mlops.config import Settings
-from rakuten_mlops.errors import DataError
+from rakuten_mlops.errors import ConfigError, DatabaseError, DataError
+
+log = logging.getLogger(__name__)
 
 SYSTEM = (
     "You operate an MLOps platform for product classification (and any table) through its tools. "
@@ -44,23 +51,53 @@ def tool_specs() -> Any:
     ]
 
 
+@dataclass(frozen=True)
+class LlmConfig:
+    """Where the model is, which one, and its key (repr hides the key)."""
+
+    base_url: str | None
+    model: str | None
+    api_key: str | None = field(default=None, repr=False)
+
+
+def llm_config(settings: Settings, engine: Engine | None = None) -> LlmConfig:
+    """The settings store's LLM backend where it has one, else the ASSISTANT_* settings."""
+    from rakuten_mlops.auth.settings_store import SettingsStore, secret_text
+
+    fallback = LlmConfig(
+        settings.assistant_base_url, settings.assistant_model, secret_text(settings.assistant_api_key)
+    )
+    if engine is None:
+        return fallback
+    store = SettingsStore(engine, secret_text(settings.secret_key))
+    try:
+        return LlmConfig(
+            store.get("llm.base_url") or fallback.base_url,
+            store.get("llm.model") or fallback.model,
+            store.get("llm.api_key") or fallback.api_key,
+        )
+    except (ConfigError, DatabaseError) as exc:  # unreadable store: the environment's settings still work
+        log.warning("the LLM backend's stored settings cannot be read (%s); using ASSISTANT_*", exc)
+        return fallback
+
+
 class RemotePlanner:
     """Plans through a chat-completions endpoint (the `openai` package)."""
 
-    def __init__(self, settings: Settings, *, timeout: float = 60.0) -> None:
-        if not settings.assistant_base_url or not settings.assistant_model:
+    def __init__(self, config: LlmConfig, *, timeout: float = 60.0) -> None:
+        if not config.base_url or not config.model:
             raise DataError(
-                "ASSISTANT_BACKEND=openai needs ASSISTANT_BASE_URL and ASSISTANT_MODEL "
-                "(for Ollama: http://127.0.0.1:11434/v1 and a model it serves)"
+                "ASSISTANT_BACKEND=openai needs ASSISTANT_BASE_URL and ASSISTANT_MODEL, or the LLM backend "
+                "of the Settings page (for Ollama: http://127.0.0.1:11434/v1 and a model it serves)"
             )
         from openai import OpenAI
 
-        key = settings.assistant_api_key.get_secret_value() if settings.assistant_api_key else "unused"
-        self.model = settings.assistant_model
+        self.config = config
+        self.model = config.model
         self.client = OpenAI(
-            base_url=settings.assistant_base_url, api_key=key, timeout=timeout, max_retries=1
+            base_url=config.base_url, api_key=config.api_key or "unused", timeout=timeout, max_retries=1
         )
-        self.where = settings.assistant_base_url
+        self.where = config.base_url
 
     def plan(
         self, request: str, known: Known | None = None, on_text: Callable[[str], None] | None = None

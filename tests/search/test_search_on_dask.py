@@ -119,3 +119,50 @@ def test_a_scheduler_that_does_not_answer_fails_the_run_in_one_sentence(
     error = state.result(raise_on_failure=False)
     assert isinstance(error, ConfigError) and "does not answer" in str(error) and "unset" in str(error)
     assert Registry.from_uri(settings.tracking_uri, settings.model_name).champion() is None
+
+
+def test_a_table_search_scores_its_candidates_on_the_cluster_as_it_would_here(
+    dask_cluster: tuple[str, list[int]],
+) -> None:
+    from distributed import Client
+    from sklearn.datasets import load_iris
+
+    from rakuten_mlops.automl.search import search_table
+    from rakuten_mlops.automl.spec import build_spec
+    from rakuten_mlops.tables.profiling import profile_frame
+
+    address, _ = dask_cluster
+    with Client(address, timeout=10) as client:
+        workers = set(client.scheduler_info()["workers"])
+    frame = load_iris(as_frame=True).frame.rename(columns={"target": "species"})
+    profile = profile_frame(frame, "species")
+    spec = build_spec(profile, target="species")
+    families = ("linear", "knn")  # the quick ones: the cluster is what is tested here
+    trials = len(families) + 2
+    remote = search_table(spec, profile, frame, max_trials=trials, budget_seconds=600, families=families,
+                          dask_address=address)  # fmt: skip
+    here = search_table(spec, profile, frame, max_trials=len(families), budget_seconds=600, families=families)
+    assert len(remote.candidates) == trials
+    assert {c.worker for c in remote.candidates} == workers  # both workers scored candidates
+    assert all(c.worker is None for c in here.candidates)
+    # The families at their defaults come first, and score the same on the cluster as here.
+    defaults = {c.params["family"]: c.score for c in remote.candidates if c.trial < len(families)}
+    assert defaults == {c.params["family"]: c.score for c in here.candidates}
+    assert remote.winner.score == max(c.score for c in remote.candidates if c.score is not None)
+
+
+def test_a_table_search_names_the_scheduler_that_does_not_answer() -> None:
+    from sklearn.datasets import load_iris
+
+    from rakuten_mlops.automl.search import search_table
+    from rakuten_mlops.automl.spec import build_spec
+    from rakuten_mlops.errors import ConfigError
+    from rakuten_mlops.tables.profiling import profile_frame
+
+    frame = load_iris(as_frame=True).frame
+    profile = profile_frame(frame, "target")
+    closed = f"tcp://127.0.0.1:{free_port()}"
+    with pytest.raises(ConfigError, match=rf"DASK_SCHEDULER_ADDRESS={closed} does not answer"):
+        search_table(
+            profile=profile, spec=build_spec(profile, target="target"), train=frame, dask_address=closed
+        )

@@ -4,13 +4,16 @@ Each candidate is one scikit-learn `Pipeline`: a `ColumnTransformer` built from 
 types (numbers imputed, and scaled for the linear and k-NN families; categories one-hot encoded for
 those, ordinal-encoded for trees; text through TF-IDF; dates split into parts), then one estimator.
 Every family is tried first at its defaults, then Optuna's TPE sampler proposes the family and
-its parameters; each proposal is scored by k-fold cross-validation on the
-training part only, with the spec's metric, until the trial count or the time budget runs out. The best is refitted on the whole training part; the held-out rows are
-scored once, by the caller, for the gate.
+its parameters; each proposal is scored by k-fold cross-validation on the training part only,
+with the spec's metric, until the trial count or the time budget runs out: one after another in
+this process, or several at once on the Dask cluster at DASK_SCHEDULER_ADDRESS (the listing
+classifier's search uses the same cluster). The best is refitted on the whole training part; the
+held-out rows are scored once, by the caller, for the gate.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -40,7 +43,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from rakuten_mlops.automl.spec import TaskSpec
-from rakuten_mlops.errors import DataError, ModelError
+from rakuten_mlops.errors import ConfigError, DataError, ModelError
 from rakuten_mlops.tables.models import TableProfile
 
 FAMILIES = ("linear", "random_forest", "extra_trees", "hist_gradient_boosting", "knn")
@@ -225,6 +228,7 @@ class TableCandidate:
     score: float | None  # the metric, sign flipped for errors so that higher is better
     seconds: float
     error: str | None = None
+    worker: str | None = None  # the Dask worker that scored it (None: in this process)
 
 
 @dataclass
@@ -253,6 +257,86 @@ def _folds(spec: TaskSpec, y: pd.Series, folds: int, seed: int) -> KFold | Strat
     return KFold(n_splits=folds, shuffle=True, random_state=seed)
 
 
+def score_candidate(
+    spec: TaskSpec, profile: TableProfile, params: dict[str, Any], seed: int,
+    x: pd.DataFrame, y: pd.Series, splitter: Any, scoring: Any,
+) -> tuple[float | None, float, str | None, str | None]:  # fmt: skip
+    """One configuration's mean cross-validated score, its seconds, its error and where it ran.
+
+    A plain function of picklable arguments: it runs in this process or on a Dask worker alike.
+    """
+    began = time.monotonic()
+    worker: str | None = None
+    with contextlib.suppress(ImportError, ValueError):  # not on a Dask worker
+        from distributed import get_worker
+
+        worker = get_worker().address
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence notes of a few folds say nothing to the user
+            scores = cross_val_score(
+                candidate(spec, profile, params, seed),
+                x,
+                y,
+                scoring=scoring,
+                cv=splitter,
+                error_score="raise",
+            )
+    except (ValueError, TypeError) as exc:
+        return None, time.monotonic() - began, str(exc), worker
+    return float(np.mean(scores)), time.monotonic() - began, None, worker
+
+
+def _search_on_dask(
+    address: str, study: optuna.Study, record: Callable[..., float], families: tuple[str, ...],
+    classify: bool, budget_seconds: float, max_trials: int, fixed: tuple[Any, ...],
+) -> None:  # fmt: skip
+    """Optuna's ask and tell with the cluster's threads busy: a new trial as soon as one ends."""
+    from distributed import Client, wait
+
+    try:
+        client = Client(address, timeout=10)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"the Dask scheduler at DASK_SCHEDULER_ADDRESS={address} does not answer ({exc}); start it, "
+            "or unset DASK_SCHEDULER_ADDRESS to search in this process"
+        ) from None
+    spec, profile, seed, x, y, splitter, scoring = fixed
+    deadline = time.monotonic() + budget_seconds
+    with client:
+        slots = max(1, sum(client.nthreads().values()))  # type: ignore[no-untyped-call]
+        rows, labels = client.scatter([x, y], broadcast=True)  # type: ignore[no-untyped-call]  # once
+        running: dict[Any, tuple[optuna.Trial, dict[str, Any]]] = {}
+        asked = 0
+        while True:
+            while len(running) < slots and asked < max_trials and time.monotonic() < deadline:
+                trial = study.ask()
+                params = _suggest(trial, families, classify)
+                future = client.submit(score_candidate, spec, profile, params, seed, rows, labels, splitter,
+                                       scoring, pure=False)  # fmt: skip
+                running[future] = (trial, params)
+                asked += 1
+            if not running:
+                break
+            try:
+                done = wait(  # type: ignore[no-untyped-call]
+                    list(running),
+                    timeout=max(0.1, deadline - time.monotonic()),
+                    return_when="FIRST_COMPLETED",
+                ).done
+            except TimeoutError:  # the budget is spent: what still runs is dropped
+                for future, (trial, _) in running.items():
+                    future.cancel()
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                break
+            for future in done:
+                trial, params = running.pop(future)
+                try:
+                    study.tell(trial, record(trial, params, future.result()))
+                except optuna.TrialPruned:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+
+
 def search_table(
     spec: TaskSpec,
     profile: TableProfile,
@@ -264,8 +348,13 @@ def search_table(
     families: tuple[str, ...] = FAMILIES,
     seed: int = 0,
     on_candidate: Callable[[TableCandidate], None] | None = None,
+    dask_address: str | None = None,
 ) -> TableSearchResult:
-    """Search the families on `train` (features and target) by cross-validation; refit the best on it all."""
+    """Search the families on `train` (features and target) by cross-validation; refit the best on it all.
+
+    With `dask_address` (DASK_SCHEDULER_ADDRESS) the candidates are scored on that cluster, as many at
+    once as it has threads, the rows sent to its workers once; otherwise one after another here.
+    """
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
         raise ModelError(f"unknown model families {unknown}; families: {', '.join(FAMILIES)}")
@@ -285,31 +374,20 @@ def search_table(
         scoring = "roc_auc"
     candidates: list[TableCandidate] = []
     started = time.monotonic()
+    classify = spec.problem_type == "classification"
 
-    def objective(trial: optuna.Trial) -> float:
-        params = _suggest(trial, families, spec.problem_type == "classification")
-        began = time.monotonic()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # convergence notes of a few folds say nothing to the user
-                scores = cross_val_score(
-                    candidate(spec, profile, params, seed),
-                    x,
-                    y,
-                    scoring=scoring,
-                    cv=splitter,
-                    error_score="raise",
-                )
-        except (ValueError, TypeError) as exc:
-            candidates.append(TableCandidate(trial.number, params, None, time.monotonic() - began, str(exc)))
-            if on_candidate is not None:
-                on_candidate(candidates[-1])
-            raise optuna.TrialPruned(str(exc)) from None
-        score = float(np.mean(scores))
-        candidates.append(TableCandidate(trial.number, params, score, time.monotonic() - began))
+    def record(trial: optuna.Trial, params: dict[str, Any], found: tuple[Any, ...]) -> float:
+        score, seconds, error, worker = found
+        candidates.append(TableCandidate(trial.number, params, score, seconds, error, worker))
         if on_candidate is not None:
             on_candidate(candidates[-1])
-        return score
+        if score is None:
+            raise optuna.TrialPruned(error)
+        return float(score)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = _suggest(trial, families, classify)
+        return record(trial, params, score_candidate(spec, profile, params, seed, x, y, splitter, scoring))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
@@ -317,7 +395,11 @@ def search_table(
     # The budget bounds everything: a family it leaves untried is named in the result.
     for family in families:
         study.enqueue_trial({"family": family})
-    study.optimize(objective, n_trials=max_trials, timeout=budget_seconds, catch=())
+    if dask_address:
+        _search_on_dask(dask_address, study, record, families, classify, budget_seconds, max_trials,
+                        (spec, profile, seed, x, y, splitter, scoring))  # fmt: skip
+    else:
+        study.optimize(objective, n_trials=max_trials, timeout=budget_seconds, catch=())
     scored = [c for c in candidates if c.score is not None and math.isfinite(c.score)]
     if not scored:
         errors = "; ".join(sorted({str(c.error) for c in candidates}))[:400]
@@ -328,7 +410,7 @@ def search_table(
         model = candidate(spec, profile, winner.params, seed).fit(x, y)
     board = [
         {"trial": c.trial, "family": c.params["family"], "score": c.score, "seconds": round(c.seconds, 3),
-         "params": {k: v for k, v in c.params.items() if k != "family"}, "error": c.error}
+         "params": {k: v for k, v in c.params.items() if k != "family"}, "error": c.error, "worker": c.worker}
         for c in sorted(candidates, key=lambda c: -math.inf if c.score is None else -c.score)
     ]  # fmt: skip
     untried = [f for f in families if f not in {c.params["family"] for c in candidates}]

@@ -338,6 +338,7 @@ def run_task(
     result = search_table(
         spec, planned.profile, train, budget_seconds=budget_minutes * 60 * SEARCH_SHARE,
         max_trials=max_trials, families=families, seed=seed, on_candidate=candidate_done,
+        dask_address=settings.dask_scheduler_address,
     )  # fmt: skip
     progress.report("search", len(result.candidates), len(result.candidates))
     if result.untried:

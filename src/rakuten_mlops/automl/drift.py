@@ -37,7 +37,7 @@ from rakuten_mlops.monitoring.drift import (
 )
 from rakuten_mlops.monitoring.store import StoredDriftReport, record_drift
 from rakuten_mlops.registry import Registry
-from rakuten_mlops.tables.columns import infer_column
+from rakuten_mlops.tables.columns import infer_column, parsed_sample
 
 REFERENCE_ARTIFACT = "reference/reference_sample.parquet"  # logged by automl.task.run_task
 PREDICTION = "prediction"  # the column of the model's answers, beside its inputs
@@ -144,8 +144,9 @@ def column_kinds(
     kinds: dict[str, FeatureKind] = {}
     skipped: dict[str, str] = {}
     texts: list[str] = []
+    parsed = parsed_sample(reference[model.columns])  # dates and numbers stored as text read as such
     for column in model.columns:
-        facts = infer_column(reference[column])
+        facts = infer_column(reference[column], parsed.get(column))
         if facts.type == "numeric":
             kinds[column] = "numerical"
         elif facts.type == "text":
@@ -153,6 +154,8 @@ def column_kinds(
             texts.append(column)
         elif facts.type in {"categorical", "boolean", "constant"}:
             kinds[column] = "categorical"
+        elif facts.type == "datetime":
+            skipped[column] = "dates move on with time: a date column is not tested for drift"
         else:
             skipped[column] = f"a {facts.type} column is not tested for drift"
     kinds[PREDICTION] = "categorical" if model.classes else "numerical"

@@ -26,7 +26,12 @@ from sklearn.datasets import load_diabetes
 from sklearn.metrics import f1_score
 from sqlalchemy import select
 
-from rakuten_mlops.automl.drift import check_every_table_model, column_kinds, load_reference
+from rakuten_mlops.automl.drift import (
+    check_every_table_model,
+    check_table_drift,
+    column_kinds,
+    load_reference,
+)
 from rakuten_mlops.automl.served import load as load_table_model
 from rakuten_mlops.automl.task import AutoMLResult, load_version, plan_task, run_task, split
 from rakuten_mlops.config import Settings, get_settings
@@ -261,12 +266,22 @@ def test_drift_of_a_table_model_is_checked_on_the_records_the_api_was_sent(home:
     features = home.diabetes.features
     env = {**home.env, "API_URL": api}  # the check waits for this API's inference log
 
-    def send_and_check(frame: pd.DataFrame) -> dict:
+    def check_here() -> dict:  # what `monitor --model` runs, in this process (one command is enough)
+        engine = make_engine(home.settings.db_url)
+        try:
+            settings = home.settings.model_copy(update={"api_url": api})
+            return check_table_drift(settings, engine, "diabetes-progression", window=150).summary()
+        finally:
+            engine.dispose()
+
+    def send_and_check(frame: pd.DataFrame, command: bool = False) -> dict:
         answer = httpx.post(
             f"{api}/models/diabetes-progression/predict",
             json={"records": _records(frame, features, len(frame))}, timeout=60,
         )  # fmt: skip
         assert answer.status_code == 200, answer.text
+        if not command:
+            return check_here()
         done = cli(env, "monitor", "--model", "diabetes-progression", "--window", "150", "--json")
         return json.loads(done.stdout)
 
@@ -280,7 +295,7 @@ def test_drift_of_a_table_model_is_checked_on_the_records_the_api_was_sent(home:
     assert "every prediction answered before the check was stored" in quiet["window"]
     shifted = table.sample(150, random_state=2)
     shifted[features] = shifted[features] + 0.1  # every input moves (they are scaled to about ±0.1)
-    drifted = send_and_check(shifted)
+    drifted = send_and_check(shifted, command=True)
     assert drifted["drift_detected"] and drifted["alert_id"] is not None, drifted
     assert {"bmi", "s5", "prediction"} <= set(drifted["drifted_features"])
     # The reports are the model's own: listed with its name, not among the listing classifier's.
@@ -296,9 +311,7 @@ def test_drift_of_a_table_model_is_checked_on_the_records_the_api_was_sent(home:
         alert["details"]["model"] == "diabetes-progression" and "diabetes-progression v1" in alert["message"]
     )
     # A second check of the same drift keeps the one open alert.
-    again = json.loads(
-        cli(env, "monitor", "--model", "diabetes-progression", "--window", "150", "--json").stdout
-    )
+    again = check_here()
     assert again["drift_detected"] and again["alert_id"] is None
 
     # The daily monitoring checks every table model; one with too few records says so.

@@ -49,19 +49,25 @@ def work_step(seconds: float, every: float, report: str, model_name: str) -> int
     )
     with mlflow.start_run(experiment_id=experiment) as run, engine.begin() as connection:
         child = subprocess.Popen([sys.executable, "-c", BUSY])
-        connection.execute(
-            insert(IngestionBatch).values(source="long-work", kind="sample", status="running", rows_read=7)
-        )
-        if report:
-            Path(report).write_text(
-                json.dumps({"work": os.getpid(), "child": child.pid, "mlflow_run": run.info.run_id})
+        try:
+            connection.execute(
+                insert(IngestionBatch).values(
+                    source="long-work", kind="sample", status="running", rows_read=7
+                )
             )
-        steps = int(seconds / every)
-        for step in range(steps):
-            logger.info(with_fields(f"step {step} of {steps}", step=step, rows=step * 10))
-            time.sleep(every)
-        mlflow.log_text("model", "model.txt")
-        mlflow.register_model(f"runs:/{run.info.run_id}/model.txt", model_name)
+            if report:
+                Path(report).write_text(
+                    json.dumps({"work": os.getpid(), "child": child.pid, "mlflow_run": run.info.run_id})
+                )
+            steps = int(seconds / every)
+            for step in range(steps):
+                logger.info(with_fields(f"step {step} of {steps}", step=step, rows=step * 10))
+                time.sleep(every)
+            mlflow.log_text("model", "model.txt")
+            mlflow.register_model(f"runs:/{run.info.run_id}/model.txt", model_name)
+        except Exception:  # a run that fails leaves no child (a cancelled one: that is the cancel's job)
+            child.kill()
+            raise
         child.kill()
     return steps
 

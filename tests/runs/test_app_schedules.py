@@ -82,6 +82,12 @@ def test_an_apps_schedules_carry_its_parameters_and_survive_the_deployments_own(
             time.sleep(1.0)
         assert found[0].parameters["target"] == "load" and found[0].expected_start is not None
         assert found[0].expected_start.weekday() == 6 and found[0].expected_start.hour == 3
+
+        # Built again to be retrained on demand only: its retraining schedule goes, its check stays.
+        on_demand = profile.model_copy(update={"retrain_cron": None})
+        build_app(settings, engine, on_demand, "traffic", start_now=False, runs=runs, docker=False)
+        assert not [s for s in schedules.show(AUTOML).schedules if s.slug == "app-load"]
+        assert [s.slug for s in schedules.show(MONITORING).schedules if s.slug] == ["app-load-check"]
     finally:
         for name in (AUTOML, MONITORING):
             for schedule in schedules.show(name).schedules:

@@ -257,7 +257,8 @@ def _schedule(app: BuiltApp, runs: Runs | None, start_now: bool, who: str) -> li
                 detail=f"{AUTOML} retrains it at {app.profile.retrain_cron} (UTC)",
             )
         )
-    else:
+    else:  # on demand: a schedule an earlier build of the app made goes
+        schedules.drop(AUTOML, f"app-{app.profile.name}")
         steps.append(
             BuildStep(step="schedule", status="skipped", detail="retrained on demand: no schedule asked")
         )

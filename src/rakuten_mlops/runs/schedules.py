@@ -180,6 +180,15 @@ class Schedules:
             c.create_deployment_schedules(found.id, [(schedule, True)], parameters=parameters, slug=slug)
         return self.show(deployment)
 
+    def drop(self, deployment: str, slug: str) -> DeploymentSchedules:
+        """Delete the schedule named `slug`, if the deployment has one; the others stay."""
+        with self._runs._client() as c:
+            found = self._runs._deployment(c, deployment)
+            for old in c.read_deployment_schedules(found.id):
+                if getattr(old, "slug", None) == slug:
+                    c.delete_deployment_schedule(found.id, old.id)
+        return self.show(deployment)
+
     def set_active(
         self, deployment: str, active: bool, schedule_id: str | None = None
     ) -> DeploymentSchedules:

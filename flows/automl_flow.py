@@ -46,7 +46,7 @@ def automl(
     ensure_schema(engine)
     store = DatasetStore.from_settings(settings, engine)
     if app is not None:  # an app's scheduled run: its dataset must still fit what the app was built on
-        from rakuten_mlops.assistant.build import check_expectation, load_app
+        from rakuten_mlops.apps.records import check_expectation, load_app
 
         built = load_app(settings, app)
         newest = store.show(dataset)

@@ -47,7 +47,7 @@ if not api.up:  # the tools that classify or explain a listing go through it; th
 
 def build_form(action: Action, profile: dict[str, Any]) -> None:
     """The designed profile, editable, and what to build it on; Build plans `build_app` for confirmation."""
-    from rakuten_mlops.assistant.apps import AppProfile
+    from rakuten_mlops.apps.profile import AppProfile
     from rakuten_mlops.assistant.build import match_target
 
     with st.form(f"build-{action.id}", border=False):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from rakuten_mlops.assistant.apps import AppProfile, design, to_dot
+from rakuten_mlops.apps.profile import AppProfile
+from rakuten_mlops.assistant.apps import design, to_dot
 
 
 @pytest.mark.parametrize(

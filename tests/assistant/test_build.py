@@ -25,8 +25,9 @@ import pytest
 import yaml
 from tests.tools import require_tool
 
+from rakuten_mlops.apps.records import check_expectation, drift_thresholds, list_apps
 from rakuten_mlops.assistant.apps import design
-from rakuten_mlops.assistant.build import build_app, check_expectation, drift_thresholds, list_apps
+from rakuten_mlops.assistant.build import build_app
 from rakuten_mlops.assistant.chat import Assistant
 from rakuten_mlops.auth.audit import list_entries
 from rakuten_mlops.auth.roles import Principal, Role

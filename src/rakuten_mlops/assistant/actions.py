@@ -361,7 +361,8 @@ def pause_schedule(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
 
 def build_app(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     """The objects of an app (assistant.build): from an edited profile, or designed from the intent."""
-    from rakuten_mlops.assistant.apps import AppProfile, design
+    from rakuten_mlops.apps.profile import AppProfile
+    from rakuten_mlops.assistant.apps import design
     from rakuten_mlops.assistant.build import build_app as build
     from rakuten_mlops.runs.connect import prefect_url
 

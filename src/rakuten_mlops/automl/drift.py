@@ -242,7 +242,7 @@ def check_every_table_model(
 
     The threshold: `threshold` when given, else the one of the app built on the model, else DRIFT_THRESHOLD.
     """
-    from rakuten_mlops.assistant.build import drift_thresholds
+    from rakuten_mlops.apps.records import drift_thresholds
 
     found: dict[str, dict[str, Any]] = {}
     names = TableModels(settings.tracking_uri).names()

@@ -1,0 +1,1 @@
+"""Apps: profiles designed from an intent, and the records their builds leave."""

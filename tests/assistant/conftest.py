@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import mlflow
 import pytest
+from tests.homes import sqlite_home
 
-from rakuten_mlops.config import Settings, load_settings
+from rakuten_mlops.config import Settings
 from rakuten_mlops.data.catalogue import load_labelled
 from rakuten_mlops.data.ingestion import ingest_sample
-from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
 
@@ -19,14 +19,8 @@ from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, 
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """A catalogue with two registered versions of the listing classifier, v1 the champion."""
     folder = tmp_path_factory.mktemp("assistant") / "mlops"
-    settings = load_settings(
-        MLOPS_HOME=str(folder),
-        DATABASE_URL=f"sqlite:///{folder / 'app.db'}",
-        MLFLOW_TRACKING_URI=f"sqlite:///{folder / 'mlflow.db'}",
-        API_URL="http://127.0.0.1:9",  # nothing listens there: the API tools say so
-    ).prepare()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    # Nothing listens at API_URL: the API tools say so.
+    settings, engine = sqlite_home(folder, API_URL="http://127.0.0.1:9")
     ingest_sample(engine, 1_500, seed=7)
     frame = load_labelled(engine, settings.split_seed)
     engine.dispose()

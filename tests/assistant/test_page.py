@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.homes import sqlite_home
 
-from rakuten_mlops.assistant.build import drift_thresholds
+from rakuten_mlops.apps.records import drift_thresholds
 from rakuten_mlops.auth.audit import list_entries
-from rakuten_mlops.config import Settings, get_settings, load_settings
-from rakuten_mlops.db import make_engine, upgrade
+from rakuten_mlops.config import Settings, get_settings
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.tables.store import DatasetStore
 from rakuten_mlops.testing.processes import free_port
@@ -79,12 +79,7 @@ def test_an_intent_is_designed_edited_and_built_from_the_page_once_confirmed(
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{free_port()}")  # no engine: the native path
     home = tmp_path / "mlops"
-    settings = load_settings(
-        MLOPS_HOME=str(home), DATABASE_URL=f"sqlite:///{home / 'app.db'}",
-        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
-    ).prepare()  # fmt: skip
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    settings, engine = sqlite_home(home)
     _traffic().to_csv(tmp_path / "traffic.csv", index=False)
     DatasetStore.from_settings(settings, engine).add(tmp_path / "traffic.csv")
     try:

@@ -8,12 +8,12 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from tests.homes import sqlite_home
 
-from rakuten_mlops.config import Settings, load_settings
+from rakuten_mlops.config import Settings
 from rakuten_mlops.data.catalogue import load_labelled
 from rakuten_mlops.data.ingestion import ingest_sample
 from rakuten_mlops.data.sample import generate_listings
-from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.registry import Registry
 from rakuten_mlops.training.model import TextClassifierModel
 from rakuten_mlops.training.pipeline import fit_and_evaluate, log_training_run, split_frames
@@ -57,13 +57,7 @@ def same_listings() -> pd.DataFrame:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, Registry, int]]:
     """A home whose catalogue trained version 1 (champion) through the real training pipeline."""
     home = tmp_path_factory.mktemp("monitoring") / "mlops"
-    settings = load_settings(
-        MLOPS_HOME=str(home),
-        DATABASE_URL=f"sqlite:///{home / 'app.db'}",
-        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
-    ).prepare()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    settings, engine = sqlite_home(home)
     ingest_sample(engine, 5_000, seed=7)
     frame = load_labelled(engine, settings.split_seed)
     engine.dispose()

@@ -16,11 +16,10 @@ import pytest
 
 from rakuten_mlops.assistant.apps import design
 from rakuten_mlops.assistant.build import build_app
-from rakuten_mlops.config import load_settings
-from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.runs.catalog import AUTOML, MONITORING
 from rakuten_mlops.runs.schedules import Schedules
 from rakuten_mlops.tables.store import DatasetStore
+from tests.homes import sqlite_home
 from tests.runs.conftest import RunsStack
 
 pytestmark = pytest.mark.slow
@@ -30,13 +29,7 @@ def test_an_apps_schedules_carry_its_parameters_and_survive_the_deployments_own(
     runs_stack: RunsStack, tmp_path: Path
 ) -> None:
     home = tmp_path / "mlops"
-    settings = load_settings(
-        MLOPS_HOME=str(home),
-        DATABASE_URL=f"sqlite:///{home / 'app.db'}",
-        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}",
-    ).prepare()
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    settings, engine = sqlite_home(home)
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"hour": np.arange(120) % 24, "counter": rng.poisson(100, 120)})
     frame["load"] = frame["counter"] * 0.5 + rng.normal(0, 2, 120)

@@ -9,13 +9,13 @@ import httpx
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from tests.homes import sqlite_home
 from tests.ui.helpers import APP_DIR
 
 from managers.registry import RegistryManager
-from rakuten_mlops.config import DEFAULT_MODEL_NAME, load_settings
+from rakuten_mlops.config import DEFAULT_MODEL_NAME
 from rakuten_mlops.data.catalogue import load_labelled
 from rakuten_mlops.data.ingestion import ingest_sample
-from rakuten_mlops.db import make_engine, upgrade
 from rakuten_mlops.testing.processes import free_port
 from rakuten_mlops.training.base import Family
 from rakuten_mlops.training.choices import SearchMode
@@ -30,12 +30,7 @@ from rakuten_mlops.training.search.results import SearchPlan
 def searched_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     """A home with a run trained without a search, then a searched run (newest); returns their run ids."""
     home = tmp_path_factory.mktemp("searched") / "mlops"
-    settings = load_settings(
-        MLOPS_HOME=str(home), DATABASE_URL=f"sqlite:///{home / 'app.db'}",
-        MLFLOW_TRACKING_URI=f"sqlite:///{home / 'mlflow.db'}", MODEL_NAME=DEFAULT_MODEL_NAME,
-    ).prepare()  # fmt: skip
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    settings, engine = sqlite_home(home, MODEL_NAME=DEFAULT_MODEL_NAME)
     ingest_sample(engine, 1_500, seed=2)
     frame = load_labelled(engine, settings.split_seed)
     engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rakuten_mlops.assistant.chat import Assistant, Reply
@@ -23,6 +24,8 @@ class AssistantManager:
         """A call chosen on the page (Build): a change waits for the same confirmation as a planned one."""
         return self._assistant.propose(tool, arguments, actor)
 
-    def confirm(self, action_id: str, *, actor: Principal) -> Reply:
-        """Run a change planned before (only its author may)."""
-        return self._assistant.chat("", actor, confirm=action_id)
+    def confirm(
+        self, action_id: str, *, actor: Principal, on_log: Callable[[str], None] | None = None
+    ) -> Reply:
+        """Run a change planned before (only its author may); `on_log` hears its log as it is written."""
+        return self._assistant.chat("", actor, confirm=action_id, on_log=on_log)

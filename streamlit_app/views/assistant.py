@@ -16,6 +16,7 @@ from services import managers
 
 HISTORY = "assistant-history"
 CONFIRMED = "assistant-confirmed"  # ids of the planned changes confirmed here (their result is shown once)
+LOG_LINES = 40  # the newest lines of a running build shown (the whole log follows with the result)
 _NO = SimpleNamespace(columns=[])  # a profile that could not be read: no column to match
 PAGES = {  # where a tool's result is shown in full
     "list_models": "views/registry.py", "model_details": "views/registry.py", "promote_model": "views/registry.py",
@@ -106,6 +107,23 @@ def show_result(action: Action) -> None:
         st.page_link(PAGES[action.tool], label="Open the page that shows more", icon=":material/open_in_new:")
 
 
+def run_confirmed(action: Action) -> Reply | None:
+    """Run a confirmed change, its log shown line by line while it runs (an app's build, its image's)."""
+    with st.status(f"Running `{action.tool}`…", expanded=action.tool == "build_app") as running:
+        box = st.empty()
+        lines: list[str] = []
+
+        def said(line: str) -> None:
+            lines.append(line)
+            box.code("\n".join(lines[-LOG_LINES:]), language="text")
+
+        done = attempt("Running it", m.assistant.confirm, action.id, actor=user, on_log=said)
+        failed = done is None or any(a.status == "failed" for a in done.actions)
+        running.update(label=f"`{action.tool}` {'failed' if failed else 'done'}",
+                       state="error" if failed else "complete")  # fmt: skip
+    return done
+
+
 def show_action(action: Action) -> None:
     confirmed: set[str] = st.session_state.setdefault(CONFIRMED, set())
     waiting = action.status == "needs_confirmation"
@@ -125,7 +143,7 @@ def show_action(action: Action) -> None:
         elif waiting:
             left, right = st.columns(2)
             if left.button("Confirm", key=f"confirm-{action.id}", type="primary", icon=":material/check:"):
-                done = attempt("Running it", m.assistant.confirm, action.id, actor=user)
+                done = run_confirmed(action)
                 if done is not None:
                     confirmed.add(action.id)
                     history.append(("assistant", done.reply, done.actions))

@@ -77,6 +77,7 @@ class FakeDockerEngine(BaseHTTPRequestHandler):
     """The few Docker Engine API calls the SDK makes to build an image and run a container."""
 
     calls: list[tuple[str, str, Any]]
+    gate: threading.Event | None = None  # when set by a test: the build waits for it after its first line
     protocol_version = "HTTP/1.1"  # chunked streams, as the engine's
 
     def log_message(self, format: str, *args: Any) -> None:  # keep the test's output clean
@@ -144,9 +145,12 @@ class FakeDockerEngine(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            for line in lines:
+            for i, line in enumerate(lines):
                 data = json.dumps(line).encode() + b"\r\n"
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+                if i == 0 and self.gate is not None:
+                    self.gate.wait(30)  # an image that takes its time to build
             self.wfile.write(b"0\r\n\r\n")
         elif path == "containers/create":
             self.calls.append(("POST", path, {"query": parse_qs(parsed.query), "config": json.loads(body)}))
@@ -159,10 +163,30 @@ class FakeDockerEngine(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
+def build_gate() -> threading.Event:
+    """Holds the fake engine's image build after its first line until the test sets it."""
+    return threading.Event()
+
+
+@pytest.fixture
 def docker_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str, Any]]]:
     """A fake Docker engine on a free loopback port; DOCKER_HOST points at it. Yields its calls."""
+    yield from _engine(monkeypatch, None)
+
+
+@pytest.fixture
+def slow_docker_engine(
+    monkeypatch: pytest.MonkeyPatch, build_gate: threading.Event
+) -> Iterator[list[tuple[str, str, Any]]]:
+    """The same engine, whose image build waits for `build_gate` after its first line."""
+    yield from _engine(monkeypatch, build_gate)
+
+
+def _engine(
+    monkeypatch: pytest.MonkeyPatch, gate: threading.Event | None
+) -> Iterator[list[tuple[str, str, Any]]]:
     calls: list[tuple[str, str, Any]] = []
-    handler = type("Handler", (FakeDockerEngine,), {"calls": calls})
+    handler = type("Handler", (FakeDockerEngine,), {"calls": calls, "gate": gate})
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -277,3 +301,43 @@ def test_the_assistant_builds_an_app_only_once_confirmed_and_audits_it(app_home:
         ("olga", "refused: app build needs the admin role; olga is operator"),
     ]
     engine.dispose()
+
+
+def test_a_confirmed_build_streams_its_log_over_the_api_while_the_image_builds(
+    app_home: Settings, slow_docker_engine: list[tuple[str, str, Any]], build_gate: threading.Event
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from rakuten_mlops.serving.app import create_app
+
+    key = "build-stream-key-0123456789abcdef"
+    admin = {"X-API-Key": key}
+    record = app_home.mlops_home / "apps" / "network-load" / "app.json"
+    events: list[tuple[str, str]] = []
+    with TestClient(create_app(app_home.model_copy(update={"api_key": key}), poll_seconds=0)) as client:
+        asked = {"message": "build the app that predicts network load from the traffic dataset"}
+        (action,) = client.post("/assistant/chat", json=asked, headers=admin).json()["actions"]
+        assert action["status"] == "needs_confirmation"
+        with client.stream(
+            "GET", "/assistant/chat/stream", params={"confirm": action["id"]}, headers=admin
+        ) as stream:
+            event = ""
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    event = line[len("event: ") :]
+                elif line.startswith("data: "):
+                    events.append((event, line[len("data: ") :]))
+                    if event == "log" and line.startswith("data: Step 1/5"):
+                        # The image is still building: its step is not in the app's record yet.
+                        steps = [s["step"] for s in json.loads(record.read_text())["steps"]]
+                        assert "container" not in steps and not build_gate.is_set()
+                        build_gate.set()
+        unknown = client.get("/assistant/chat/stream", params={"confirm": "nope"}, headers=admin).text
+    assert build_gate.is_set(), events  # the first build line arrived while the build waited
+    kinds = [kind for kind, _ in events]
+    logged = [data for kind, data in events if kind == "log"]
+    assert logged[0].startswith("dataset 'traffic' v1 fits") and "Successfully built 0123456789ab" in logged
+    assert kinds.index("action") > max(i for i, kind in enumerate(kinds) if kind == "log")
+    done = json.loads(next(data for kind, data in events if kind == "action"))
+    assert done["status"] == "done" and done["result"]["log"] == logged  # the record keeps what was streamed
+    assert "event: error" in unknown and "no planned action 'nope'" in unknown

@@ -43,6 +43,10 @@ GUARD = {
 SAMPLE_SEED = 7  # the generated listings' seed when a request gives none
 
 
+def _quiet(line: str) -> None:
+    """Nobody listens to the work's log (it is still kept where the work keeps it)."""
+
+
 @dataclass
 class Context:
     """Who asks, with which settings; the database, registry, runs and API opened when a tool needs them."""
@@ -54,6 +58,7 @@ class Context:
         True  # without a configured server, start a temporary one (the CLI); the API refuses
     )
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30.0))
+    log: Callable[[str], None] = _quiet  # what long work says as it goes (an app's build log), line by line
 
     @cached_property
     def engine(self) -> Engine:
@@ -379,7 +384,7 @@ def build_app(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
     built = build(
         ctx.settings, ctx.engine, profile, args["dataset"], target=args.get("target"),
         budget_minutes=float(args.get("budget_minutes") or 5), start_now=args.get("start_now") is not False,
-        runs=runs, who=ctx.principal.name,
+        runs=runs, who=ctx.principal.name, say=ctx.log,
     )  # fmt: skip
     return _record(built)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -135,9 +136,13 @@ class Assistant:
         confirm: str | None = None,
         yes: bool = False,
         dry_run: bool = False,
+        on_log: Callable[[str], None] | None = None,
     ) -> Reply:
-        """One turn of the conversation (see the module's docstring)."""
-        ctx = Context(self.settings, principal, self.api_url, self.local_prefect)
+        """One turn of the conversation (see the module's docstring).
+
+        `on_log` hears the log of the work it runs as it is written (an app's build, image included).
+        """
+        ctx = self._context(principal, on_log)
         if confirm is not None:
             return self._confirm(ctx, confirm)
         known = self.known(ctx)
@@ -166,7 +171,13 @@ class Assistant:
         action = Action(uuid.uuid4().hex, name, checked, chosen.mutating, "planned")
         if action.mutating:
             return self._hold(action, principal)
-        return self._run(Context(self.settings, principal, self.api_url, self.local_prefect), action)
+        return self._run(self._context(principal, None), action)
+
+    def _context(self, principal: Principal, on_log: Callable[[str], None] | None) -> Context:
+        ctx = Context(self.settings, principal, self.api_url, self.local_prefect)
+        if on_log is not None:
+            ctx.log = on_log
+        return ctx
 
     def _hold(self, action: Action, principal: Principal) -> Reply:
         action.status = "needs_confirmation"

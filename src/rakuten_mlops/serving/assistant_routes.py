@@ -7,8 +7,9 @@ only when the same caller sends `{"confirm": ACTION_ID}`.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -60,11 +61,15 @@ def _assistant(request: Request) -> Assistant:
     return found
 
 
-def _chat(request: Request, who: Principal, body: ChatRequest) -> Reply:
+def _chat(
+    request: Request, who: Principal, body: ChatRequest, on_log: Callable[[str], None] | None = None
+) -> Reply:
     if body.confirm is None and not body.message.strip():
         raise HTTPException(422, "say what to do in `message`, or confirm an action with `confirm`")
     try:
-        return _assistant(request).chat(body.message, who, confirm=body.confirm, dry_run=body.dry_run)
+        return _assistant(request).chat(
+            body.message, who, confirm=body.confirm, dry_run=body.dry_run, on_log=on_log
+        )
     except DataError as exc:  # an unknown or foreign confirmation
         raise HTTPException(409 if "someone else" in str(exc) else 404, str(exc)) from exc
 
@@ -81,8 +86,27 @@ async def chat(request: Request, who: ViewerUser, body: ChatRequest) -> Any:
     return reply.to_dict()
 
 
-async def _events(request: Request, who: Principal, message: str) -> AsyncIterator[ServerSentEvent]:
-    reply = await to_thread.run_sync(_chat, request, who, ChatRequest.model_validate({"message": message}))
+async def _events(request: Request, who: Principal, body: ChatRequest) -> AsyncIterator[ServerSentEvent]:
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def said(line: str) -> None:  # from the worker thread that runs the turn
+        loop.call_soon_threadsafe(lines.put_nowait, line)
+
+    turn = asyncio.ensure_future(to_thread.run_sync(_chat, request, who, body, said))
+    while not turn.done() or not lines.empty():
+        line = asyncio.ensure_future(lines.get())
+        await asyncio.wait({turn, line}, return_when=asyncio.FIRST_COMPLETED)
+        if line.done():
+            yield ServerSentEvent(line.result(), event="log")  # the work's log, as it is written
+        else:
+            line.cancel()
+    try:
+        reply = turn.result()
+    except HTTPException as exc:  # the stream has begun: the refusal is an event, then the end
+        yield ServerSentEvent(json.dumps({"status": exc.status_code, "detail": exc.detail}), event="error")
+        yield ServerSentEvent("", event="end")
+        return
     for action in reply.to_dict()["actions"]:
         yield ServerSentEvent(json.dumps(action, default=str), event="action")
     for word in reply.reply.split(" "):  # the reply as it is written
@@ -92,7 +116,16 @@ async def _events(request: Request, who: Principal, message: str) -> AsyncIterat
 
 @assistant_router.get("/assistant/chat/stream")
 async def chat_stream(
-    request: Request, who: ViewerUser, message: Annotated[str, Query(min_length=1, max_length=MAX_MESSAGE)]
+    request: Request,
+    who: ViewerUser,
+    message: Annotated[str, Query(max_length=MAX_MESSAGE)] = "",
+    confirm: Annotated[
+        str | None, Query(max_length=64, description="a needs_confirmation action's id")
+    ] = None,
 ) -> EventSourceResponse:
-    """The same turn as Server-Sent Events: each `action`, the `reply` word by word, then `end`."""
-    return EventSourceResponse(_events(request, who, message), ping=10)
+    """The same turn as Server-Sent Events: the work's `log` lines as they are written (a confirmed
+    build), each `action`, the `reply` word by word, then `end`; a refused confirmation is an `error`."""
+    if confirm is None and not message.strip():
+        raise HTTPException(422, "say what to do in `message`, or confirm an action with `confirm`")
+    body = ChatRequest.model_validate({"message": message, "confirm": confirm})
+    return EventSourceResponse(_events(request, who, body), ping=10)

@@ -33,7 +33,17 @@ ELSEWHERE = (
     "quelle heure est-il", "écris-moi un poème", "comment cuire des pâtes", "salut", "bonne nuit",
     "how are you", "what is the capital of Italy", "translate this into German", "who won the match",
     "comment ça va", "quelle est la capitale de l'Espagne", "traduis ceci en anglais", "qui a gagné le match",
+    "il fait beau aujourd'hui", "what a nice day", "il pleut ce matin", "j'ai faim", "it is cold today",
 )  # fmt: skip
+_CHANGED = r"\b(chang\w*|modifi\w*|touch\w*|did|made|edit\w*|a fait|ont fait|deploy\w*|deploi\w*)\b"
+_PAUSE = (
+    r"\b(paus\w*|suspen\w*|freez\w*|hold|stop\w*|halt\w*|arret\w*|disabl\w*|desactiv\w*|gel\w*"
+    r"|no more|plus d|interromp\w*|turn off|coupe\w*|mets? en pause)"
+)
+_CANCEL = r"\b(halt\w*|stop\w*|cancel\w*|abort\w*|kill\w*|arret\w*|annul\w*|interromp\w*|tue)\b"
+_RUNNING = r"\b(running|in progress|current\w*|en cours|ongoing)\b"
+_BUILD = r"\b(build\w*|deploy\w*|construi\w*|deploi\w*|monte\w*|set up|create)\b"
+_STARTS_WORK = {"train_model", "run_drift_check", "ingest_sample"}
 EXAMPLE_DATASETS = (
     "churn", "sales", "ventes", "diabetes", "customers", "traffic", "meters", "orders", "clients", "trafic",
     "compteurs", "commandes",
@@ -123,8 +133,7 @@ def plan(request: str, known: Known | None = None) -> Plan:
     candidates = tuple(ranked[:3])
     if best == OUT_OF_SCOPE:
         return Plan(None, question=HELP, confidence=p, candidates=candidates)
-    if tool(best).mutating and re.match(r"\s*(who|qui)\b", slots.fold(request)):
-        best, p, p2 = "audit_log", 1.0, 0.0  # "who promoted v3?" asks about a change, never for one
+    best, p, p2 = _reread(best, p, p2, request, known)
     if p < MIN_CONFIDENCE or p - p2 < MIN_MARGIN:
         names = " or ".join(f"`{name}` ({tool(name).description.rstrip('.')})" for name, _ in ranked[:2])
         return Plan(None, question=f"Did you mean {names}?", confidence=p, candidates=candidates)
@@ -140,6 +149,29 @@ def plan(request: str, known: Known | None = None) -> Plan:
             best, arguments, question=f"{where}: {problem['msg']}", confidence=p, candidates=candidates
         )
     return Plan(best, arguments, confidence=p, candidates=candidates)
+
+
+def _reread(best: str, p: float, p2: float, request: str, known: Known) -> tuple[str, float, float]:
+    """What the words say when the intent model's tool cannot be it (the model then counts as sure)."""
+    text = slots.fold(request)
+    chosen = best
+    if re.match(r"\s*(who|qui)\b", text) and (tool(best).mutating or re.search(_CHANGED, text)):
+        chosen = "audit_log"  # "who promoted v3?" asks about a change, never for one
+    elif re.match(r"\s*(schedule|planifie|programme)\b", text) and not re.search(_PAUSE, text):
+        chosen = "schedule_workflow"  # the request's verb: "schedule the drift monitoring"
+    elif best in _STARTS_WORK and re.search(_CANCEL, text) and re.search(_RUNNING, text):
+        chosen = "cancel_run"  # "halt the running drift check" stops one
+    elif best in _STARTS_WORK and slots.schedule(request) is not None:
+        chosen = "schedule_workflow"  # "retrain on Monday nights" sets when it runs
+    elif best == "cancel_run" and not re.search(_CANCEL, text):
+        chosen = "list_runs"  # "what is running at the moment" asks, it stops nothing
+    elif best == "pause_schedule" and not re.search(_PAUSE, text):
+        chosen = "schedule_workflow"  # "schedule the ingestion" sets a schedule (and asks when)
+    elif best == "schedule_workflow" and re.search(_PAUSE, text) and slots.schedule(request) is None:
+        chosen = "pause_schedule"  # "freeze the training schedule" gives no time: it stops one
+    elif best == "design_app" and re.search(_BUILD, text) and _named(request, known.datasets):
+        chosen = "build_app"  # an app to make on a dataset the request names
+    return (chosen, 1.0, 0.0) if chosen != best else (best, p, p2)
 
 
 HELP = (
@@ -171,6 +203,10 @@ def _since_hours(request: str) -> float | None:
     if m := re.search(r"\b(?:last|past|dernieres?)\s+(\d+)\s*(?:hours?|heures?|h)\b", text):
         return float(m.group(1))
     if m := re.search(r"\b(?:last|past|derniers?)\s+(\d+)\s*(?:days?|jours?)\b", text):
+        return float(m.group(1)) * 24
+    if m := re.search(r"\b(\d+)\s+(?:dernieres?\s+heures?|last hours?)\b", text):  # "ces 6 dernières heures"
+        return float(m.group(1))
+    if m := re.search(r"\b(\d+)\s+(?:derniers?\s+jours?|last days?)\b", text):
         return float(m.group(1)) * 24
     if re.search(r"\b(yesterday|hier|today|aujourd hui|24 ?h)\b", text):
         return 24.0

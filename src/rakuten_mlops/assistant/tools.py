@@ -332,8 +332,29 @@ MORE_EXAMPLES: dict[str, tuple[str, ...]] = {
     "audit_log": ("who rolled back", "who made changes this week", "history of actions",
                   "qui a fait un retour arrière", "qui a changé quelque chose cette semaine", "historique des actions"),
 }  # fmt: skip
+# A third round, for what the second fresh list missed (never the held-apart requests): verdicts
+# asked about (not run), "justify", undoing a promotion in French, halting a running check.
+THIRD_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "rollback_model": ("annule le passage en production", "annule la dernière promotion", "undo the last promotion",
+                       "défais la mise en production du modèle"),
+    "drift_status": ("what was the verdict of the drift check", "what did the monitoring conclude",
+                     "result of the latest drift monitoring", "quel est le verdict de la surveillance",
+                     "qu'a conclu le dernier contrôle de dérive"),
+    "explain_prediction": ("justify the prediction for quotedtext", "justify why quotedtext got its class",
+                           "justifie la prédiction pour quotedtext", "justifie la classe de quotedtext"),
+    "cancel_run": ("halt the running drift check", "stop the drift check in progress",
+                   "stoppe la vérification de dérive en cours", "halt the ingestion that is running"),
+    "schedule_workflow": ("schedule the ingestion", "plan the monitoring",
+                          "planifie l'ingestion", "programme l'entraînement"),
+}  # fmt: skip
 TOOLS = tuple(
-    Tool(t.name, t.description, t.arguments, t.mutating, t.examples + MORE_EXAMPLES.get(t.name, ()))
+    Tool(
+        t.name,
+        t.description,
+        t.arguments,
+        t.mutating,
+        t.examples + MORE_EXAMPLES.get(t.name, ()) + THIRD_EXAMPLES.get(t.name, ()),
+    )
     for t in TOOLS
 )
 BY_NAME = {tool.name: tool for tool in TOOLS}

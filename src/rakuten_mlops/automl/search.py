@@ -291,7 +291,12 @@ def _search_on_dask(
     address: str, study: optuna.Study, record: Callable[..., float], families: tuple[str, ...],
     classify: bool, budget_seconds: float, max_trials: int, fixed: tuple[Any, ...],
 ) -> None:  # fmt: skip
-    """Optuna's ask and tell with the cluster's threads busy: a new trial as soon as one ends."""
+    """Optuna's ask and tell with the cluster's threads busy: a new trial as soon as one ends.
+
+    Each trial goes to the worker with the most threads free of this search's trials (a preference:
+    Dask may move it if that worker leaves), so the candidates spread over the whole cluster even
+    when one worker answers faster than the others.
+    """
     from distributed import Client, wait
 
     try:
@@ -304,17 +309,25 @@ def _search_on_dask(
     spec, profile, seed, x, y, splitter, scoring = fixed
     deadline = time.monotonic() + budget_seconds
     with client:
-        slots = max(1, sum(client.nthreads().values()))  # type: ignore[no-untyped-call]
+        threads: dict[str, int] = client.nthreads()  # type: ignore[no-untyped-call]
+        slots = max(1, sum(threads.values()))
         rows, labels = client.scatter([x, y], broadcast=True)  # type: ignore[no-untyped-call]  # once
-        running: dict[Any, tuple[optuna.Trial, dict[str, Any]]] = {}
+        running: dict[Any, tuple[optuna.Trial, dict[str, Any], str]] = {}
+        busy: dict[str, int] = {}  # this search's trials running on each worker
         asked = 0
         while True:
+            if running and len(running) < slots and asked < max_trials:
+                threads = client.nthreads()  # type: ignore[no-untyped-call]  # workers may have joined or left
+                slots = max(1, sum(threads.values()))
             while len(running) < slots and asked < max_trials and time.monotonic() < deadline:
                 trial = study.ask()
                 params = _suggest(trial, families, classify)
+                worker = min(threads, key=lambda w: (busy.get(w, 0) / threads[w], w)) if threads else None
                 future = client.submit(score_candidate, spec, profile, params, seed, rows, labels, splitter,
-                                       scoring, pure=False)  # fmt: skip
-                running[future] = (trial, params)
+                                       scoring, pure=False, workers=[worker] if worker else None,
+                                       allow_other_workers=True)  # fmt: skip
+                running[future] = (trial, params, worker or "")
+                busy[worker or ""] = busy.get(worker or "", 0) + 1
                 asked += 1
             if not running:
                 break
@@ -325,12 +338,13 @@ def _search_on_dask(
                     return_when="FIRST_COMPLETED",
                 ).done
             except TimeoutError:  # the budget is spent: what still runs is dropped
-                for future, (trial, _) in running.items():
+                for future, (trial, _, _) in running.items():
                     future.cancel()
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 break
             for future in done:
-                trial, params = running.pop(future)
+                trial, params, worker = running.pop(future)
+                busy[worker] -= 1
                 try:
                     study.tell(trial, record(trial, params, future.result()))
                 except optuna.TrialPruned:

@@ -26,6 +26,7 @@ from rakuten_mlops.stack import (
 from rakuten_mlops.stack.events import read_events, restarts
 from rakuten_mlops.stack.processes import PidRecord, is_alive, read_pid_file, stack_processes, write_pid_file
 from rakuten_mlops.stack.services import port_in_use, socket_path
+from rakuten_mlops.stack.stopping import STOP_TIMEOUT_S
 from rakuten_mlops.testing.processes import free_port
 from rakuten_mlops.testing.stack import crashing_service, serves_once_service, stand_in_plan, web_service
 
@@ -245,7 +246,14 @@ def test_up_restarts_a_killed_service_and_ctrl_c_then_stops_every_process(
         time.sleep(1.0)  # one more pass of its loop, which reports the restart
         pids = stack_processes(token)
         process.send_signal(signal.SIGINT)
-        _, errors = process.communicate(timeout=60)
+        try:
+            # The stop may take supervisord's own budget (STOP_TIMEOUT_S) and the sweep after it.
+            _, errors = process.communicate(timeout=STOP_TIMEOUT_S + 60)
+        except subprocess.TimeoutExpired as exc:
+            said_so_far = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+            pytest.fail(
+                f"`up` did not stop within {STOP_TIMEOUT_S + 60:.0f} s of Ctrl-C; it said:\n{said_so_far}"
+            )
     finally:
         process.kill()
 

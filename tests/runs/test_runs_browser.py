@@ -52,6 +52,23 @@ def runs_room(runs_stack: RunsStack, tmp_path_factory: pytest.TempPathFactory) -
         api.stop()
 
 
+def choose(page: object, select: object, option: str) -> None:
+    """Open a select box and pick an option; open it again when a rerun closed the list before it showed."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    for _ in range(3):
+        select.click()  # type: ignore[attr-defined]
+        found = page.get_by_role("option", name=option)  # type: ignore[attr-defined]
+        try:
+            found.wait_for(timeout=20_000)
+            found.click()
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
+            page.wait_for_selector(IDLE, timeout=60_000)  # type: ignore[attr-defined]
+    raise AssertionError(f"the option {option!r} never showed in the list")
+
+
 def test_a_user_starts_a_run_watches_its_logs_live_cancels_it_retries_it_and_moves_the_daily_check(
     runs_room: str, browser: object, runs_stack: RunsStack, tmp_path: Path
 ) -> None:
@@ -64,8 +81,7 @@ def test_a_user_starts_a_run_watches_its_logs_live_cancels_it_retries_it_and_mov
     page.get_by_role("heading", name="Runs").first.wait_for(timeout=90_000)
     page.wait_for_selector(IDLE, timeout=90_000)
     page.get_by_text("Start a run").click()
-    page.get_by_label("Deployment").first.click()
-    page.get_by_role("option", name="long-work/test").click()
+    choose(page, page.get_by_label("Deployment").first, "long-work/test")
     # The click's rerun may not have begun yet, so the page looks idle with the previous
     # deployment's box still on it: wait for the chosen one's own defaults, then for the old box to go.
     box = page.get_by_label("Parameters (JSON)")
@@ -109,8 +125,7 @@ def test_a_user_starts_a_run_watches_its_logs_live_cancels_it_retries_it_and_mov
     # The daily monitoring moves from 09:00 to 06:00 UTC, previewed before it is saved.
     schedules = Schedules(runs_stack.runs())
     try:
-        page.get_by_label("Deployment").last.click()
-        page.get_by_role("option", name="monitor-and-retrain/daily").click()
+        choose(page, page.get_by_label("Deployment").last, "monitor-and-retrain/daily")
         page.wait_for_selector(IDLE, timeout=60_000)
         cron = page.get_by_label("Cron (minute hour day month weekday)")
         cron.fill("0 6 * * *")

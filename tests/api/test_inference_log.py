@@ -153,6 +153,29 @@ def test_a_database_that_refuses_leaves_rows_in_the_outbox(tmp_path: Path) -> No
     assert state is not None and state.state == "database_down" and state.error
 
 
+def test_connections_opening_a_new_outbox_at_once_all_open_it(tmp_path: Path) -> None:
+    # The API's appender, its status reader and the writer process all open the outbox when it starts;
+    # SQLite answers some of them "locked" at once (no busy wait) while another makes the file WAL.
+    errors: list[str] = []
+    for attempt in range(60):
+        folder = tmp_path / f"spool-{attempt}"
+        start = threading.Barrier(8)
+
+        def open_it(folder: Path = folder, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                Outbox(folder).close()
+            except Exception as exc:
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=open_it) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert errors == []
+
+
 def test_the_api_side_log_refuses_what_it_cannot_make_durable_and_recovers(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     log = InferenceLog("sqlite:///" + str(tmp_path / "app.db"), spool).start(writer=False)

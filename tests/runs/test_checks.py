@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -79,6 +80,10 @@ def test_a_run_is_stopped_through_its_marker_even_in_processes_that_left_its_gro
         [sys.executable, "-c", "import time; time.sleep(120)"], env=env, start_new_session=True
     )
     try:
+        # Until the child has called exec, its environment is still this process's (no marker).
+        deadline = time.monotonic() + 30
+        while child.pid not in marked_processes(run_id) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert child.pid in marked_processes(run_id)
         assert stop_processes(run_id, None, grace=1.0) == [child.pid]
         assert child.wait(10) is not None and marked_processes(run_id) == []

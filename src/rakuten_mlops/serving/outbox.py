@@ -143,14 +143,25 @@ class Outbox:
         self.path = folder / OUTBOX_FILE
         folder.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # durable: a commit is on disk when it returns (appends). The writer's deletes need not be.
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._db.executescript(SCHEMA)
-        except sqlite3.Error:
-            self._db.close()
-            raise
+        # Connections opening a new outbox at once (the API's threads, the writer process) can be told
+        # "locked" at once, without SQLite's busy wait, while one of them switches the file to WAL and
+        # creates the table: they try again until the busy timeout.
+        deadline = time.monotonic() + busy_timeout_s
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # durable: a commit is on disk when it returns (appends). The writer's deletes need not be.
+                self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+                self._db.executescript(SCHEMA)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    self._db.close()
+                    raise
+                time.sleep(0.02)
+            except sqlite3.Error:
+                self._db.close()
+                raise
 
     def close(self) -> None:
         """Close this connection."""

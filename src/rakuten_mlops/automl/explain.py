@@ -33,6 +33,7 @@ GLOBAL_ROWS = 200  # rows explained for the global importance and the beeswarm
 SAMPLED_ROWS = 100  # the same for the sampled explainer, which scores the model 2 x columns + 1 times a row
 SAMPLED_BACKGROUND = 20  # rows each permutation's hidden columns are drawn from
 SAMPLED = "permutation (sampled)"
+DATASET_STEP = "dataset"  # the leading step of a model trained on a preprocessed dataset version
 BACKGROUND_ROWS = 50  # training rows the linear and sampled explainers compare against
 
 
@@ -84,11 +85,20 @@ def feature_columns(model: Pipeline) -> tuple[list[str], list[str]]:
 
 
 class Explainer:
-    """SHAP for one fitted pipeline (the `columns` step, then the `model` step)."""
+    """SHAP for one fitted pipeline (the `columns` step, then the `model` step).
+
+    A model trained on a preprocessed dataset version starts with that version's steps (`dataset`):
+    rows are passed through them first, and each row is explained per column the model reads.
+    """
 
     def __init__(self, model: Pipeline, background: pd.DataFrame, seed: int = 0) -> None:
         import shap  # numba compiles on import: only when an explanation is asked for
+        from sklearn.pipeline import Pipeline
 
+        self._dataset = model.named_steps.get(DATASET_STEP)
+        if self._dataset is not None:
+            model = Pipeline(model.steps[1:])
+            background = self._dataset.transform(background)
         self.model = model
         self.estimator = model.named_steps["model"]
         self.features, self.owners = feature_columns(model)
@@ -197,9 +207,13 @@ class Explainer:
         everything = np.einsum("rfo,fc->rco", values, self._fold)
         return folded, per_base, predicted, everything
 
+    def _read(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Rows as the model's `columns` step reads them (through the dataset's steps, if any)."""
+        return rows if self._dataset is None else self._dataset.transform(rows)
+
     def explain_row(self, row: pd.DataFrame) -> RowExplanation:
         """The contributions of one row (a one-row frame of the model's input columns)."""
-        folded, base, predicted, _ = self._explain(row.iloc[:1])
+        folded, base, predicted, _ = self._explain(self._read(row.iloc[:1]))
         contributions = dict(zip(self.columns, folded[0].tolist(), strict=True))
         ordered = dict(sorted(contributions.items(), key=lambda kv: -abs(kv[1])))
         return RowExplanation(
@@ -214,7 +228,7 @@ class Explainer:
     def explain_global(self, rows: pd.DataFrame, seed: int = 0) -> GlobalExplanation:
         """Mean absolute contribution per column over up to GLOBAL_ROWS rows (and every class)."""
         limit = SAMPLED_ROWS if self.name == SAMPLED else GLOBAL_ROWS
-        sample = rows.sample(n=min(limit, len(rows)), random_state=seed)
+        sample = self._read(rows.sample(n=min(limit, len(rows)), random_state=seed))
         folded, _, _, everything = self._explain(sample, positive=True)
         importance = np.abs(everything).mean(axis=(0, 2))
         order = np.argsort(-importance)

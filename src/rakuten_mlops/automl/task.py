@@ -10,6 +10,11 @@ candidate as a nested run, the SHAP plots, a reference sample for drift, and the
 (`mlflow.sklearn`, with its input signature). The model is registered under the task's own name
 (`<dataset>-<target>`) as challenger; the gate compares it with the champion on the same held-out
 rows by a paired bootstrap of the task's metric and promotes only a challenger shown better.
+
+A task on a preprocessed dataset version trains on that version's rows, and the model it logs starts
+with the version's own fitted steps (`dataset`, `tables.lineage`): it is served, gated, explained and
+watched for drift on records shaped like the upload, so a prediction sees exactly the preprocessing its
+training saw.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 
     from rakuten_mlops.config import Settings
     from rakuten_mlops.registry import GateDecision, Registry
+    from rakuten_mlops.tables.lineage import SourceRows
     from rakuten_mlops.tables.models import TableProfile
     from rakuten_mlops.tables.store import DatasetStore
 
@@ -62,10 +68,16 @@ class PlannedTask:
     spec: TaskSpec
     profile: TableProfile
     frame: pd.DataFrame
+    source: SourceRows | None = None  # a preprocessed version: the uploaded rows behind `frame`, its steps
 
     @property
     def model_name(self) -> str:
         return model_name(self.dataset, self.spec.target)
+
+    @property
+    def inputs(self) -> list[str]:
+        """The columns a record sent to the model must carry."""
+        return self.source.inputs if self.source is not None else list(self.spec.features)
 
 
 class AutoMLResult(BaseModel):
@@ -84,6 +96,9 @@ class AutoMLResult(BaseModel):
     dataset_version: int
     target: str
     features: list[str]
+    inputs: list[str] = Field(
+        default_factory=list
+    )  # a record's columns (the upload's, for a preprocessed version)
     winner: dict[str, Any]
     untried_families: list[str] = Field(default_factory=list)  # the budget ran out before them
     rows: dict[str, int]
@@ -105,7 +120,12 @@ def plan_task(
     from rakuten_mlops.tables.workbench import profile_dataset
 
     detail = store.show(dataset, version)
-    frame = store.load_frame(dataset, detail.version)
+    source = None
+    if detail.lineage is not None and detail.lineage.pipeline is not None:
+        from rakuten_mlops.tables.lineage import source_rows
+
+        source = source_rows(store, dataset, detail.version)
+    frame = store.load_frame(dataset, detail.version).reset_index(drop=True)
     intent = parse_prompt(prompt, [str(c) for c in frame.columns]) if prompt else None
     chosen = target
     if chosen is None and intent is not None:
@@ -117,7 +137,25 @@ def plan_task(
         chosen = intent.target.column
     profile = profile_dataset(store, dataset, chosen, detail.version)
     spec = build_spec(profile, intent=intent, target=target, metric=metric)
-    return PlannedTask(dataset, detail.version, spec, profile, frame)
+    if source is not None and spec.target != source.target:
+        raise DataError(
+            f"dataset {dataset!r} v{detail.version} was preprocessed for `{source.target}`: predict "
+            f"`{source.target}`, or predict `{spec.target}` from v{_uploaded(detail)} (the upload)"
+        )
+    return PlannedTask(dataset, detail.version, spec, profile, frame, source)
+
+
+def _uploaded(detail: Any) -> int:
+    return int(detail.lineage.parent_version) if detail.lineage is not None else int(detail.version)
+
+
+def with_dataset_steps(source: SourceRows, model: Pipeline) -> Pipeline:
+    """The model behind its dataset version's fitted steps: it reads records shaped like the upload."""
+    from sklearn.pipeline import Pipeline
+
+    from rakuten_mlops.automl.explain import DATASET_STEP
+
+    return Pipeline([(DATASET_STEP, source.pipeline()), *model.steps])
 
 
 def split(spec: TaskSpec, frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -239,7 +277,7 @@ def gate(
     return registry.apply(decision, promote)
 
 
-TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "rakuten_mlops.automl.")
+TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.", "skrub.", "rakuten_mlops.automl.", "rakuten_mlops.tables.")
 
 
 def trusted_types(model: Pipeline) -> list[str]:
@@ -343,7 +381,13 @@ def run_task(
     progress.report("search", len(result.candidates), len(result.candidates))
     if result.untried:
         tell(f"the budget ran out before these families were tried: {', '.join(result.untried)}")
-    model, x_test = result.model, test[spec.features]
+    model, x_test, x_train = result.model, test[spec.features], train[spec.features]
+    if planned.source is not None:  # served behind the version's steps, on the uploaded rows
+        model = with_dataset_steps(planned.source, model)
+        train, test = planned.source.rows.loc[train.index], planned.source.rows.loc[test.index]
+        x_test, x_train = test[planned.inputs], train[planned.inputs]
+        tell(f"the model reads records shaped like the upload, through the {len(planned.source.pipelines)} "
+             f"preprocessed version(s) behind v{planned.version}")  # fmt: skip
     answers = answers_of(model, x_test)
     truth = truth_of(spec, test)
     metrics = held_out_metrics(spec, truth, answers)
@@ -386,14 +430,14 @@ def run_task(
         if explain:
             tell(f"explaining the winner ({result.winner.params['family']}) with SHAP")
             progress.report("explain", 0, 1)
-            explainer = Explainer(model, train[spec.features], seed=seed)
+            explainer = Explainer(model, x_train, seed=seed)
             global_explanation = explainer.explain_global(x_test, seed=seed)
             (folder / "importance.json").write_text(json.dumps(global_explanation.importance, indent=1))
             mlflow.log_artifact(str(folder / "importance.json"), artifact_path="explanations")
             for path in plot_global(global_explanation, folder / "plots"):
                 mlflow.log_artifact(str(path), artifact_path="explanations")
             progress.report("explain", 1, 1)
-        example = train[spec.features].head(5)
+        example = x_train.head(5)
         signature = infer_signature(example, model.predict(example))
         import sklearn
 
@@ -407,7 +451,7 @@ def run_task(
     registry.tag_model(
         {
             KIND_TAG: KIND, "dataset": planned.dataset, "target": spec.target, "problem_type": spec.problem_type,
-            "metric": spec.metric, "features": json.dumps(spec.features),
+            "metric": spec.metric, "features": json.dumps(planned.inputs),
         }
     )  # fmt: skip
     registered = registry.register(
@@ -435,6 +479,7 @@ def run_task(
         dataset_version=planned.version,
         target=spec.target,
         features=spec.features,
+        inputs=planned.inputs,
         winner=winner,
         untried_families=result.untried,
         rows={"train": len(train), "test": len(test)},

@@ -34,6 +34,12 @@ def _show_spec(planned: PlannedTask) -> None:
     err.print(f"features ({len(spec.features)}): {', '.join(spec.features)}", highlight=False)
     for excluded in spec.excluded:
         err.print(f"  [yellow]excluded[/] {excluded.column}: {excluded.reason}", highlight=False)
+    if planned.source is not None:
+        err.print(
+            f"v{planned.version} is preprocessed: the model will read records shaped like the upload "
+            f"({len(planned.inputs)} columns) through its steps",
+            highlight=False,
+        )
 
 
 def automl_command(
@@ -56,6 +62,12 @@ def automl_command(
     budget_minutes: Annotated[
         float, typer.Option("--budget-minutes", min=0.05, help="Time for the search.")
     ] = 2.0,
+    dataset_version: Annotated[
+        int | None,
+        typer.Option(
+            "--dataset-version", min=1, help="Train on this version of the dataset (default: the newest)."
+        ),
+    ] = None,
     max_trials: Annotated[
         int,
         typer.Option(
@@ -87,7 +99,7 @@ def automl_command(
         if Path(source).is_file():
             added = store.add(Path(source))
             name = added.name
-        planned = plan_task(store, name, target=target, prompt=prompt, metric=metric)
+        planned = plan_task(store, name, target=target, prompt=prompt, metric=metric, version=dataset_version)
         if exclude or include:
             edited = edit_spec(planned.spec, include=include or (), exclude=exclude or ())
             planned = dataclasses.replace(planned, spec=edited)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
+from sqlalchemy import Engine
 
 from rakuten_mlops.automl.explain import Explainer
 from rakuten_mlops.automl.served import TableModels
@@ -33,6 +34,16 @@ from rakuten_mlops.tables.workbench import preprocess_dataset
 pytestmark = pytest.mark.slow
 
 
+def _messy_upload(settings: Settings, tmp_path: Path, rows: int, seed: int) -> tuple[Engine, DatasetStore]:
+    """A migrated catalogue whose workbench holds a messy churn export as `churn` v1."""
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    store = DatasetStore.from_settings(settings, engine)
+    write_messy_csv(tmp_path / "churn.csv", rows, seed=seed)
+    store.add(tmp_path / "churn.csv", name="churn")
+    return engine, store
+
+
 def test_a_model_of_a_preprocessed_version_reads_uploaded_records_through_the_versions_steps(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -40,11 +51,7 @@ def test_a_model_of_a_preprocessed_version_reads_uploaded_records_through_the_ve
 
     from rakuten_mlops.serving.app import create_app
 
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    store = DatasetStore.from_settings(settings, engine)
-    write_messy_csv(tmp_path / "churn.csv", 400, seed=5)
-    store.add(tmp_path / "churn.csv", name="churn")
+    engine, store = _messy_upload(settings, tmp_path, 400, 5)
     done = preprocess_dataset(store, "churn", "churned", None, RunLog(None, "test"))  # every suggested step
     uploaded, preprocessed = store.load_frame("churn", 1), store.load_frame("churn", done.version)
     assert "drop_duplicates" in done.steps and len(preprocessed) < len(uploaded)  # rows were dropped too
@@ -99,11 +106,7 @@ def test_a_model_of_a_preprocessed_version_reads_uploaded_records_through_the_ve
 def test_the_uploaded_rows_behind_a_version_are_found_and_a_pipeline_that_does_not_give_them_is_named(
     settings: Settings, tmp_path: Path
 ) -> None:
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
-    store = DatasetStore.from_settings(settings, engine)
-    write_messy_csv(tmp_path / "churn.csv", 200, seed=6)
-    store.add(tmp_path / "churn.csv", name="churn")
+    engine, store = _messy_upload(settings, tmp_path, 200, 6)
     scaled = preprocess_dataset(store, "churn", "churned", ["drop_duplicates", "scale"], RunLog(None, "test"))
     source = source_rows(store, "churn", scaled.version)
     assert (len(source.rows), source.target) == (scaled.rows, "churned")
